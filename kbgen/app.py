@@ -1,0 +1,25 @@
+"""The portal service: one ASGI app that answers search, intake and the requests pages' data.
+
+`create_app(settings)` builds everything from a Settings object, so tests make a
+fresh app over a temporary project, database and index.  The built static site
+is served last, as a fallback, so `make run` needs nothing else; in production
+the static files can live anywhere (README: Deploy).
+"""
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from kbgen import __version__
+from kbgen.settings import Settings
+
+
+def create_app(settings: Settings, *, serve_site: bool = True) -> FastAPI:
+    app = FastAPI(title="kbgen portal service", version=__version__,
+                  description="Search, accounts, ticket intake and requests for the kbgen support portal.")
+    app.state.settings = settings
+    # Routers of each concept are registered here (one line each).
+    # -- routers --
+    if serve_site and settings.site_dir.is_dir():
+        app.mount("/", StaticFiles(directory=settings.site_dir, html=True), name="site")
+    return app

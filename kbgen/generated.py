@@ -1,0 +1,29 @@
+"""Pages kbgen adds to a site that no writer keeps by hand (product lists, forms, requests)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class GeneratedPage:
+    src_uri: str  # where it pretends to live in the docs dir, e.g. "support/xcally/index.md"
+    title: str
+    # Returns the page body HTML; gets the relative URL of the site root from this page
+    # (e.g. "../../"), so links keep working when the site is published under a sub-path.
+    render: Callable[[str], str]
+    hide: tuple[str, ...] = ("toc",)
+    template: str | None = None  # theme template, when the page needs more than the body
+    searchable: bool = False
+
+    def source(self) -> str:
+        """The Markdown source MkDocs reads: front matter only; the plugin supplies the body."""
+        lines = ["---", f"title: {self.title!r}"]
+        if self.hide:
+            lines.append("hide: [" + ", ".join(self.hide) + "]")
+        if self.template:
+            lines.append(f"template: {self.template}")
+        if not self.searchable:
+            lines.append("search: {exclude: true}")
+        lines += ["---", ""]
+        return "\n".join(lines)
