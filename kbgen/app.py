@@ -10,7 +10,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from kbgen import __version__
+from kbgen import __version__, migrations
+from kbgen.db import make_engine, make_sessionmaker
 from kbgen.settings import Settings
 
 
@@ -18,6 +19,9 @@ def create_app(settings: Settings, *, serve_site: bool = True) -> FastAPI:
     app = FastAPI(title="kbgen portal service", version=__version__,
                   description="Search, accounts, ticket intake and requests for the kbgen support portal.")
     app.state.settings = settings
+    app.state.engine = make_engine(settings.database_url)
+    migrations.upgrade(app.state.engine)
+    app.state.sessionmaker = make_sessionmaker(app.state.engine)
     # Routers of each concept are registered here (one line each).
     # -- routers --
     if serve_site and settings.site_dir.is_dir():
