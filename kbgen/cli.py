@@ -1,7 +1,9 @@
 """The `kbgen` command: thin Click wrappers over plain functions."""
 from __future__ import annotations
 
+import logging
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -13,6 +15,87 @@ from kbgen import __version__
 @click.version_option(__version__, prog_name="kbgen")
 def cli() -> None:
     """Build and serve a customer support portal from content/ and forms/."""
+
+
+def _log_to_terminal(verbose: bool = False) -> None:
+    """Show MkDocs' and kbgen's messages the way `mkdocs build` does."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)-7s -  %(message)s"))
+    logger = logging.getLogger("mkdocs")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logger.propagate = False
+
+
+config_option = click.option("-f", "--config-file", type=click.Path(dir_okay=False, path_type=Path),
+                             default=None, help="mkdocs.yml of the project (default: ./mkdocs.yml).")
+
+
+@cli.command()
+@config_option
+@click.option("-d", "--site-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to write the site (default: site_dir of mkdocs.yml, usually site/).")
+@click.option("-s", "--strict", is_flag=True, help="Fail on any warning, writing nothing.")
+@click.option("-v", "--verbose", is_flag=True)
+def build(config_file: Path | None, site_dir: Path | None, strict: bool, verbose: bool) -> None:
+    """Build the static site, the ticket form pages and the search index."""
+    from kbgen.build import BuildFailed, build_site
+
+    _log_to_terminal(verbose)
+    started = time.monotonic()
+    try:
+        final = build_site(config_file, site_dir, strict)
+    except BuildFailed as exc:
+        raise click.ClickException(f"build failed, nothing was written: {exc}") from None
+    click.echo(f"Site built in {time.monotonic() - started:.1f} s: {final}")
+
+
+@cli.command()
+@config_option
+def check(config_file: Path | None) -> None:
+    """Validate front matter, links, anchors and forms without building (fast)."""
+    from kbgen.build import BuildFailed
+    from kbgen.build import check as run_check
+
+    try:
+        problems, pages = run_check(config_file)
+    except BuildFailed as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in problems:
+        click.echo(line, err=True)
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem(s) in {pages} page(s)")
+    click.echo(f"OK: {pages} page(s), no problems")
+
+
+@cli.command()
+@config_option
+@click.option("-a", "--dev-addr", default="127.0.0.1:8001", show_default=True, help="IP:PORT to serve the preview on.")
+def preview(config_file: Path | None, dev_addr: str) -> None:
+    """Live-reloading preview for writers: an edit re-renders only that page."""
+    from mkdocs.commands.serve import serve as mkdocs_serve
+
+    _log_to_terminal()
+    mkdocs_serve(str(config_file) if config_file else None, livereload=True, build_type="dirty",
+                 dev_addr=dev_addr)
+
+
+@cli.command()
+@click.argument("title")
+@click.option("--product", required=True, help="XCALLY, XPLANY, WitiOp, Vidaoo or license.")
+@click.option("--type", "type_", required=True, help="how-to, troubleshooting, installation, reference or license.")
+@click.option("--summary", default="", help="One sentence shown in lists and search results.")
+@click.option("--content-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("content"),
+              show_default=True)
+def new(title: str, product: str, type_: str, summary: str, content_dir: Path) -> None:
+    """Create an article with valid front matter in the right folder."""
+    from kbgen.scaffold import ScaffoldError, new_article
+
+    try:
+        path = new_article(content_dir, title, product, type_, summary)
+    except ScaffoldError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Created {path}")
 
 
 @cli.command()

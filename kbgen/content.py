@@ -117,6 +117,8 @@ def parse_article(rel_path: str, text: str, required: Iterable[str] = ("title",)
     def line_of(key: str) -> int:
         return 1 + key_lines.get(key, 0) if key in key_lines else 1
 
+    if meta.get("template"):
+        required = tuple(n for n in required if n == "title")  # a landing page, not an article
     for name in required:
         value = meta.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):

@@ -56,7 +56,7 @@ class Settings:
         return cls(
             project_dir=project,
             site_dir=path("KBGEN_SITE_DIR", project / "site"),
-            index_dir=path("KBGEN_INDEX_DIR", project / ".kbgen" / "index"),
+            index_dir=default_index_dir(project, env),
             data_dir=data_dir,
             forms_dir=path("KBGEN_FORMS_DIR", project / "forms"),
             content_dir=path("KBGEN_CONTENT_DIR", project / "content"),
@@ -70,6 +70,14 @@ class Settings:
             cookie_secure=env.get("KBGEN_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
             reopen_days=int(env.get("KBGEN_REOPEN_DAYS", cls.reopen_days)),
         )
+
+
+def default_index_dir(project_dir: Path, env: dict[str, str] | None = None) -> Path:
+    """Where `kbgen build` writes the search index and `kbgen serve` reads it: beside the site, not in it."""
+    env = os.environ if env is None else env
+    if env.get("KBGEN_INDEX_DIR"):
+        return Path(env["KBGEN_INDEX_DIR"]).resolve()
+    return Path(project_dir).resolve() / ".kbgen" / "index"
 
 
 def _local_secret(data_dir: Path) -> str:

@@ -1,0 +1,184 @@
+"""The MkDocs plugin: a thin adapter between MkDocs' build events and kbgen's modules.
+
+Everything MkDocs-specific lives here and in theme/, so moving to a successor
+of MkDocs means rewriting this file, not the content model, the forms or the index.
+"""
+from __future__ import annotations
+
+import importlib.util
+import logging
+from pathlib import Path
+
+from mkdocs.config import base
+from mkdocs.config import config_options as c
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin
+from mkdocs.structure.files import File, Files
+
+from kbgen.check import ContentRules, check_articles
+from kbgen.content import Article, parse_article
+from kbgen.generated import GeneratedPage
+from kbgen.portal import Entry, contact_footer, portal_pages
+from kbgen.settings import default_index_dir
+
+log = logging.getLogger("mkdocs.plugins.kbgen")
+
+SYNONYMS_FILE = "synonyms.yml"
+
+
+class _PluginConfig(base.Config):
+    required = c.ListOfItems(c.Type(str), default=["title"])
+    closed_front_matter = c.Type(bool, default=False)
+    check_links = c.Type(bool, default=True)
+    index_dir = c.Optional(c.Type(str))  # default: Settings' index dir of the project
+    forms_dir = c.Type(str, default="forms")
+    search_index = c.Type(bool, default=True)
+
+
+def site_root(page_url: str) -> str:
+    """Relative URL from a page to the site root: 'kb/xcally/' -> '../../'."""
+    depth = page_url.count("/")
+    return "../" * depth if depth else "./"
+
+
+class KbgenPlugin(BasePlugin[_PluginConfig]):
+    def __init__(self) -> None:
+        self.dirty = False
+        self.articles: dict[str, Article] = {}
+        self.generated: dict[str, GeneratedPage] = {}
+        self.indexer = None
+        self.changed: list = []  # page records of a dirty (preview) rebuild
+
+    def on_startup(self, *, command, dirty) -> None:
+        self.dirty = dirty
+
+    def on_config(self, config):
+        project = Path(config.config_file_path or ".").resolve().parent
+        self.project_dir = project
+        self.index_dir = (project / self.config.index_dir) if self.config.index_dir else default_index_dir(project)
+        self.forms_dir = project / self.config.forms_dir
+        self.search_enabled = self.config.search_index and _has("kbgen.search.indexer")
+        self.rules = ContentRules(tuple(self.config.required), self.config.closed_front_matter,
+                                  self.config.check_links)
+        return config
+
+    def on_files(self, files: Files, *, config) -> Files:
+        docs_dir = Path(config.docs_dir)
+        self.articles.clear()
+        for file in files.documentation_pages():
+            self.articles[file.src_uri] = parse_article(file.src_uri, file.content_string, self.rules.required)
+        other_files = {f.src_uri for f in files if not f.is_documentation_page()}
+        problems = check_articles(list(self.articles.values()), self.rules, other_files)
+        for problem in problems:
+            log.warning(f"{_display(docs_dir)}/{problem}")
+        if problems and config.strict:
+            raise PluginError(f"{len(problems)} content problem(s) above; nothing was written. "
+                              "Fix them, or run 'kbgen check' to list them again.")
+
+        synonyms = files.get_file_from_path(SYNONYMS_FILE)
+        self.synonyms_path = Path(synonyms.abs_src_path) if synonyms else None
+        if synonyms:
+            files.remove(synonyms)  # search configuration, not a public file
+
+        entries = [Entry(files.get_file_from_path(path).url, a.title, str(a.meta.get("summary") or ""),
+                         a.product, a.type, a.meta.get("updated"))
+                   for path, a in self.articles.items()]
+        self.generated = {}
+        existing = set(self.articles)
+        for page in self._generated_pages(entries, existing):
+            if page.src_uri in existing or page.src_uri in self.generated:
+                continue
+            self.generated[page.src_uri] = page
+            files.append(File.generated(config, page.src_uri, content=page.source()))
+        self._start_index()
+        return files
+
+    def _generated_pages(self, entries: list[Entry], existing: set[str]) -> list[GeneratedPage]:
+        pages = list(portal_pages(entries, existing))
+        if self.forms_dir.is_dir() and _has("kbgen.formpages"):
+            from kbgen.formpages import support_pages
+            from kbgen.forms import FormDefinitionError, load_catalog
+
+            try:
+                pages += support_pages(load_catalog(self.forms_dir))
+            except FormDefinitionError as exc:
+                raise PluginError("Ticket forms are invalid:\n" + "\n".join(exc.problems)) from None
+        if _has("kbgen.accountpages"):
+            from kbgen.accountpages import account_pages
+
+            pages += account_pages()
+        if _has("kbgen.requestpages"):
+            from kbgen.requestpages import request_pages
+
+            pages += request_pages()
+        if self.config.search_index and _has("kbgen.search.pages"):
+            from kbgen.search.pages import search_page
+
+            pages.append(search_page())
+        return pages
+
+    def _start_index(self) -> None:
+        self.indexer, self.changed = None, []
+        if not self.search_enabled:
+            return
+        from kbgen.search.indexer import IndexBuilder
+
+        incremental = self.dirty and self.index_dir.exists() and any(self.index_dir.iterdir())
+        if not incremental:
+            self.indexer = IndexBuilder(self.index_dir, self.synonyms_path)
+
+    def on_page_content(self, html: str, *, page, config, files) -> str:
+        src = page.file.src_uri
+        root = site_root(page.url)
+        if src in self.generated:
+            return self.generated[src].render(root)
+        article = self.articles.get(src)
+        if article is None:
+            return html
+        if self.search_enabled and page.meta.get("search", {}) != {"exclude": True}:
+            self._index(page, article, html)
+        if article.product:
+            html += contact_footer(root, article.product)
+        return html
+
+    def _index(self, page, article: Article, html: str) -> None:
+        from kbgen.search.indexer import PageRecord
+
+        tags = article.meta.get("tags") or []
+        record = PageRecord(url=page.url, path=article.path, title=page.title or article.title, html=html,
+                            product=article.product, type=article.type,
+                            tags=[str(t) for t in tags] if isinstance(tags, list) else [],
+                            summary=str(article.meta.get("summary") or ""))
+        if self.indexer is not None:
+            self.indexer.add(record)
+        else:
+            self.changed.append(record)
+
+    def on_post_build(self, *, config) -> None:
+        if self.indexer is not None:
+            self.indexer.finish()
+            log.info(f"kbgen: search index written to {self.index_dir}")
+        elif self.changed:
+            from kbgen.search.indexer import update_pages
+
+            update_pages(self.index_dir, self.changed, synonyms_file=self.synonyms_path)
+            log.info(f"kbgen: search index updated for {len(self.changed)} page(s)")
+
+    def on_build_error(self, *, error) -> None:
+        if self.indexer is not None:
+            self.indexer.abort()
+            self.indexer = None
+
+
+def _has(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _display(docs_dir: Path) -> str:
+    try:
+        return docs_dir.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return docs_dir.as_posix()
