@@ -1,0 +1,163 @@
+"""Ticket statuses and who may move a ticket from one to another: defined once.
+
+The intake sets the first status, the API and the CLI validate every move
+against `TRANSITIONS`, the requests pages render `STATUSES` as their help
+table, and the ticket page offers exactly the moves `allowed()` returns.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Status:
+    slug: str
+    name: str  # what customers and agents see, and what the database stores
+    meaning: str
+
+
+STATUSES: tuple[Status, ...] = (
+    Status("waiting-for-support", "Waiting for Support", "Created, pending on the support team."),
+    Status("in-progress", "In progress", "The support team is handling it."),
+    Status("waiting-for-customer", "Waiting for customer", "The support team waits for the customer's feedback."),
+    Status("escalated", "Escalated", "Escalated to 3rd level support, e.g. bug fixing."),
+    Status("under-investigation", "Under Investigation", "Needs further investigation by specialists."),
+    Status("under-development", "Under Development", "The development team is working on it."),
+    Status("resolved", "Resolved", "Resolved by the support team."),
+    Status("closed", "Closed", "The customer confirmed the fix; no more action."),
+)
+
+_BY_SLUG = {s.slug: s for s in STATUSES}
+WAITING_FOR_SUPPORT = _BY_SLUG["waiting-for-support"]
+WAITING_FOR_CUSTOMER = _BY_SLUG["waiting-for-customer"]
+RESOLVED = _BY_SLUG["resolved"]
+CLOSED = _BY_SLUG["closed"]
+INITIAL = WAITING_FOR_SUPPORT
+FINAL = CLOSED
+
+AGENT = "agent"
+CUSTOMER = "customer"  # partners act on their organization's tickets exactly as customers do
+ON_CUSTOMER_COMMENT = "customer comment"  # not a person: the move a customer's reply triggers
+
+
+@dataclass(frozen=True)
+class Transition:
+    source: Status
+    target: Status
+    by: str  # AGENT, CUSTOMER or ON_CUSTOMER_COMMENT
+    action: str  # the button label
+    reopen_window: bool = False  # only within Settings.reopen_days after the ticket was resolved
+
+
+def _agent_moves() -> list[Transition]:
+    # Agents move freely among every status but Closed: only the customer closes a ticket.
+    working = [s for s in STATUSES if s is not CLOSED]
+    return [Transition(a, b, AGENT, f"Move to {b.name}") for a in working for b in working if a is not b]
+
+
+TRANSITIONS: tuple[Transition, ...] = tuple(_agent_moves()) + (
+    Transition(RESOLVED, CLOSED, CUSTOMER, "Confirm the fix and close"),
+    Transition(RESOLVED, WAITING_FOR_SUPPORT, CUSTOMER, "Reopen", reopen_window=True),
+    Transition(WAITING_FOR_CUSTOMER, WAITING_FOR_SUPPORT, ON_CUSTOMER_COMMENT, "Reply"),
+)
+
+
+class UnknownStatus(ValueError):
+    pass
+
+
+class TransitionRefused(Exception):
+    """A move the user may not make now; `allowed` lists the statuses they may move to."""
+
+    def __init__(self, message: str, allowed: list[Status]):
+        super().__init__(message)
+        self.message = message
+        self.allowed = allowed
+
+
+def find_status(value: object) -> Status:
+    """Match a status by name or slug, ignoring case: 'Waiting for customer' or 'waiting-for-customer'."""
+    if isinstance(value, Status):
+        return value
+    if isinstance(value, str):
+        wanted = value.strip().lower().replace("_", "-")
+        for status in STATUSES:
+            if wanted in (status.slug, status.name.lower(), status.name.lower().replace(" ", "-")):
+                return status
+    raise UnknownStatus(f"unknown status {value!r}; use one of: " + ", ".join(s.name for s in STATUSES))
+
+
+def role_for(user_role: str) -> str:
+    return AGENT if user_role == AGENT else CUSTOMER
+
+
+def reopen_deadline(resolved_at: _dt.datetime | None, reopen_days: int) -> _dt.datetime | None:
+    return None if resolved_at is None else resolved_at + _dt.timedelta(days=reopen_days)
+
+
+def allowed(current: str | Status, user_role: str, *, resolved_at: _dt.datetime | None = None,
+            reopen_days: int = 14, now: _dt.datetime | None = None) -> list[Transition]:
+    """The moves a user with this role may make from `current` right now."""
+    source = find_status(current)
+    role = role_for(user_role)
+    now = now or _dt.datetime.now(_dt.timezone.utc)
+    deadline = reopen_deadline(resolved_at, reopen_days)
+    return [t for t in TRANSITIONS
+            if t.source is source and t.by == role
+            and not (t.reopen_window and (deadline is None or now > deadline))]
+
+
+def check(current: str | Status, target: str | Status, user_role: str, **window) -> Transition:
+    """The transition from `current` to `target`, or TransitionRefused naming the allowed ones."""
+    source, wanted = find_status(current), find_status(target)
+    moves = allowed(source, user_role, **window)
+    for move in moves:
+        if move.target is wanted:
+            return move
+    targets = [m.target for m in moves]
+    if source is FINAL:
+        reason = f"'{source.name}' is final; open a new request that refers to this one"
+    elif source is wanted:
+        reason = f"the ticket is already '{source.name}'"
+    elif role_for(user_role) == CUSTOMER and source is RESOLVED and wanted is WAITING_FOR_SUPPORT:
+        reason = (f"the reopen period of {window.get('reopen_days', 14)} days after resolution has passed;"
+                  " open a new request that refers to this one")
+    else:
+        reason = f"a{'n' if role_for(user_role) == AGENT else ''} {role_for(user_role)} cannot move a ticket" \
+                 f" from '{source.name}' to '{wanted.name}'"
+    allowed_text = ", ".join(f"'{s.name}'" for s in targets) if targets else "none"
+    raise TransitionRefused(f"{reason}. Allowed from '{source.name}': {allowed_text}", targets)
+
+
+def on_customer_comment(current: str | Status) -> Status | None:
+    """The status a customer's reply moves the ticket to, if any."""
+    source = find_status(current)
+    for move in TRANSITIONS:
+        if move.source is source and move.by == ON_CUSTOMER_COMMENT:
+            return move.target
+    return None
+
+
+def help_rows() -> list[tuple[str, str, str]]:
+    """(status, meaning, who moves it on) for the help table on the requests pages and `kbgen tickets`."""
+    rows = []
+    for status in STATUSES:
+        by_role: dict[str, list[str]] = {}
+        for move in TRANSITIONS:
+            if move.source is status:
+                by_role.setdefault(move.by, []).append(move.target.name)
+        if not by_role:
+            nxt = "Final: comments are refused; open a new request that refers to it."
+        else:
+            parts = []
+            if CUSTOMER in by_role:
+                parts.append("the customer can move it to " + " or ".join(by_role[CUSTOMER]))
+            if ON_CUSTOMER_COMMENT in by_role:
+                parts.append("a customer's reply moves it to " + " or ".join(by_role[ON_CUSTOMER_COMMENT]))
+            if AGENT in by_role:
+                parts.append("the support team can move it to any other open status")
+            nxt = "; ".join(parts)
+            nxt = nxt[0].upper() + nxt[1:] + "."
+        rows.append((status.name, status.meaning, nxt))
+    return rows
