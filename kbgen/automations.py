@@ -1,0 +1,207 @@
+"""Automations that run when a ticket is created and add facts for the support team.
+
+An automation is any callable `(AutomationContext) -> AutomationOutcome | None`
+registered in the "kbgen.automations" entry point group of an installed
+package (kbgen's own pyproject.toml registers `server_info`). It returns None
+when it has nothing to say about the ticket. Outcomes are internal notes: show
+them to agents only, escaped, as plain text (one "Label: value" per line).
+
+`run_new_ticket` never raises: a broken automation must not stop a customer
+from filing a ticket, so its error becomes a failed outcome the agents can see.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import logging
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any, Callable, Iterable, Union
+
+from sqlalchemy.orm import Session
+
+from kbgen.catalog import find_product
+from kbgen.settings import Settings
+
+log = logging.getLogger("kbgen.automations")
+
+ENTRY_POINT_GROUP = "kbgen.automations"
+
+
+@dataclass(frozen=True)
+class AutomationOutcome:
+    name: str  # the automation's registered name
+    title: str
+    body: str
+    failed: bool = False
+
+    # Derived spellings for callers that ask "ok?" or "what error?"; `failed` is the fact.
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    @property
+    def error(self) -> str | None:
+        return self.body if self.failed else None
+
+
+@dataclass
+class AutomationContext:
+    ticket: Any  # exposes product, values (the form's field values), organization (with .name)
+    session: Session
+    settings: Settings
+    today: dt.date = dataclasses.field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).date())
+
+    @property
+    def product(self) -> str | None:
+        """The ticket's product as a catalog slug ("xcally"), whatever spelling the ticket uses."""
+        product = find_product(getattr(self.ticket, "product", None))
+        return product.slug if product else None
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return dict(getattr(self.ticket, "values", None) or {})
+
+    @property
+    def organization(self) -> str:
+        org = getattr(self.ticket, "organization", None)
+        return str(getattr(org, "name", org) or "")
+
+
+Automation = Callable[[AutomationContext], Union[AutomationOutcome, None]]
+
+
+# -- built-in: server information -------------------------------------------------------------
+
+# Form fields where a customer types the installation's identity (forms/xcally.yml).
+ID_FIELD_NAMES = ("license_id", "server_id", "license", "license_key", "license_number", "server")
+
+
+def _expiry_text(expiry: dt.date, today: dt.date) -> str:
+    days = (expiry - today).days
+    if days < 0:
+        return f"{expiry.isoformat()} (expired {-days} day{'s' if days != -1 else ''} ago)"
+    if days == 0:
+        return f"{expiry.isoformat()} (expires today)"
+    return f"{expiry.isoformat()} (expires in {days} day{'s' if days != 1 else ''})"
+
+
+def _candidates(values: dict[str, Any]) -> list[str]:
+    """Identifiers worth looking up: the ID fields first, then any other short single-word value."""
+    named = [str(values[name]).strip() for name in ID_FIELD_NAMES if values.get(name)]
+    others = [str(value).strip() for name, value in values.items()
+              if name not in ID_FIELD_NAMES and isinstance(value, (str, int))
+              and 3 <= len(str(value).strip()) <= 120 and " " not in str(value).strip()]
+    seen: list[str] = []
+    for value in named + others:
+        if value and value.lower() not in (v.lower() for v in seen):
+            seen.append(value)
+    return seen
+
+
+def server_info(context: AutomationContext) -> AutomationOutcome | None:
+    """For XCALLY tickets: the inventory's facts about the server named in the ticket's fields."""
+    from kbgen.servers import find_server
+
+    if context.product != "xcally":
+        return None
+    values = context.values
+    server = None
+    for candidate in _candidates(values):
+        server = find_server(context.session, candidate)
+        if server is not None:
+            break
+    if server is None:
+        given = [f"{name} {str(values[name]).strip()!r}" for name in ID_FIELD_NAMES if values.get(name)]
+        if not given:
+            return None
+        return AutomationOutcome("server_info", "Server information",
+                                 f"No server in the inventory matches {' or '.join(given)}. "
+                                 "Check the ID with the customer, or import a newer inventory.")
+    lines = [
+        f"License ID: {server.license_id or '—'}",
+        f"Server ID: {server.server_id or '—'}",
+        f"Hostname: {server.hostname or '—'}",
+        f"Product version: {server.product_version or '—'}",
+        f"License expiry: {_expiry_text(server.license_expiry, context.today) if server.license_expiry else '—'}",
+        f"Support plan: {server.support_plan or '—'}",
+        f"Last contact: {server.last_contact.strftime('%Y-%m-%d %H:%M UTC') if server.last_contact else '—'}",
+        f"Organization: {server.organization or '—'}",
+    ]
+    ticket_org = context.organization
+    if server.organization and ticket_org and server.organization.strip().lower() != ticket_org.strip().lower():
+        # A customer may mistype, or try someone else's license: the agent must notice before helping.
+        lines.insert(0, f"Warning: this server belongs to {server.organization}, not to {ticket_org}.")
+    return AutomationOutcome("server_info", "Server information", "\n".join(lines))
+
+
+# -- running ---------------------------------------------------------------------------------
+
+BUILTIN: dict[str, Automation] = {"server_info": server_info}
+
+
+@functools.lru_cache(maxsize=1)
+def registered() -> tuple[tuple[str, Automation | Exception], ...]:
+    """Automations from installed entry points, loaded once; a plugin that fails to load is kept as its error."""
+    found: dict[str, Automation | Exception] = {}
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            found[entry_point.name] = entry_point.load()
+        except Exception as exc:  # noqa: BLE001 - a broken plugin is reported per ticket, not fatal
+            log.exception("automation %s (%s) failed to load", entry_point.name, entry_point.value)
+            found[entry_point.name] = exc
+    # Running from a source checkout that was never pip-installed has no entry points.
+    for name, function in BUILTIN.items():
+        found.setdefault(name, function)
+    return tuple(found.items())
+
+
+def _named(automations: Iterable[Any]) -> list[tuple[str, Automation | Exception]]:
+    if isinstance(automations, dict):
+        return list(automations.items())
+    named = []
+    for item in automations:
+        if isinstance(item, tuple):
+            named.append(item)
+        else:
+            named.append((getattr(item, "__name__", repr(item)), item))
+    return named
+
+
+def run_new_ticket(session: Session, settings: Settings, ticket: Any,
+                   automations: Iterable[Any] | None = None, *, today: dt.date | None = None
+                   ) -> list[AutomationOutcome]:
+    """Run every automation on a new ticket; errors become failed outcomes, never exceptions.
+
+    `automations` (callables, (name, callable) pairs or a dict) replaces the
+    registered ones, for tests and for callers that choose.
+    """
+    context = AutomationContext(ticket, session, settings)
+    if today is not None:
+        context.today = today
+    outcomes = []
+    for name, automation in _named(registered() if automations is None else automations):
+        if isinstance(automation, Exception):
+            outcomes.append(AutomationOutcome(name, f"Automation {name} failed",
+                                              f"It could not be loaded: {automation.__class__.__name__}: {automation}",
+                                              failed=True))
+            continue
+        try:
+            # A savepoint, so an automation's failed query cannot spoil the ticket's own transaction.
+            with session.begin_nested():
+                outcome = automation(context)
+        except Exception as exc:  # noqa: BLE001 - see the module docstring
+            log.exception("automation %s failed on ticket %s", name, getattr(ticket, "key", "?"))
+            outcomes.append(AutomationOutcome(name, f"Automation {name} failed",
+                                              f"{exc.__class__.__name__}: {exc}", failed=True))
+            continue
+        if outcome is None:
+            continue
+        if not isinstance(outcome, AutomationOutcome):
+            outcomes.append(AutomationOutcome(name, f"Automation {name} failed",
+                                              f"it returned {type(outcome).__name__}, not an AutomationOutcome",
+                                              failed=True))
+            continue
+        outcomes.append(dataclasses.replace(outcome, name=name))
+    return outcomes

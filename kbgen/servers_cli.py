@@ -1,0 +1,97 @@
+"""`kbgen servers ...` and `kbgen mail ...`: thin commands over kbgen.servers and kbgen.mailer."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from kbgen.settings import Settings
+
+_project = click.option("--project", "project_dir", default=".", show_default=True,
+                        type=click.Path(file_okay=False, path_type=Path),
+                        help="Project folder (holds .kbgen/ with the database, unless KBGEN_DATABASE_URL says otherwise).")
+
+
+def _sessionmaker(settings: Settings):
+    from kbgen import migrations
+    from kbgen.db import make_engine, make_sessionmaker
+
+    engine = make_engine(settings.database_url)
+    migrations.upgrade(engine)
+    return make_sessionmaker(engine)
+
+
+@click.group("servers")
+def servers() -> None:
+    """The server inventory that support sees on new XCALLY tickets."""
+
+
+@servers.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_project
+def import_command(file: Path, project_dir: Path) -> None:
+    """Create or update servers from a YAML list or a CSV file (all rows or none).
+
+    Rows are matched by license_id or server_id. Columns: license_id, server_id,
+    organization, hostname, product, product_version, license_expiry
+    (YYYY-MM-DD), support_plan, last_contact, extra; other columns are kept in extra.
+    """
+    from kbgen.servers import InventoryError, import_inventory
+
+    Session = _sessionmaker(Settings.from_env(project_dir))
+    with Session() as session:
+        try:
+            result = import_inventory(session, file)
+        except InventoryError as exc:
+            session.rollback()
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            raise click.ClickException(f"{len(exc.problems)} problem(s) in {file}; nothing was imported")
+        session.commit()
+    noun = "server" if result.imported == 1 else "servers"
+    click.echo(f"imported {result.imported} {noun} ({result.updated} updated)")
+    if result.extra_fields:
+        click.echo("stored under extra: " + ", ".join(result.extra_fields))
+
+
+@servers.command("list")
+@click.option("--organization", help="Only this organization's servers.")
+@_project
+def list_command(organization: str | None, project_dir: Path) -> None:
+    """Show the inventory, one server a line."""
+    from kbgen.servers import list_servers
+
+    Session = _sessionmaker(Settings.from_env(project_dir))
+    with Session() as session:
+        rows = list_servers(session, organization)
+    if not rows:
+        click.echo("no servers; import some with 'kbgen servers import FILE'")
+        return
+    header = ("LICENSE", "SERVER", "ORGANIZATION", "HOSTNAME", "VERSION", "EXPIRES", "PLAN", "LAST CONTACT")
+    table = [header] + [(s.license_id or "-", s.server_id or "-", s.organization or "-", s.hostname or "-",
+                         s.product_version or "-", s.license_expiry.isoformat() if s.license_expiry else "-",
+                         s.support_plan or "-",
+                         s.last_contact.strftime("%Y-%m-%d %H:%M") if s.last_contact else "-") for s in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+@click.group("mail")
+def mail() -> None:
+    """The outbox of notification emails."""
+
+
+@mail.command("send-pending")
+@_project
+def send_pending(project_dir: Path) -> None:
+    """Send every email that is due now, once, and report what is left."""
+    from kbgen.mailer import OutboxSender
+
+    settings = Settings.from_env(project_dir)
+    sender = OutboxSender(_sessionmaker(settings), settings)
+    sent = sender.send_due()
+    counts = sender.counts()
+    target = settings.smtp_url and "SMTP" or f"files in {settings.mail_dir}"
+    click.echo(f"sent {sent} email{'s' if sent != 1 else ''} ({target}); "
+               f"{counts.get('pending', 0)} waiting to retry, {counts.get('failed', 0)} failed")
