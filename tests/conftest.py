@@ -96,3 +96,66 @@ class LiveServer:
     def __exit__(self, *exc) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on a loopback port that keeps every message it accepts.
+
+    Created stopped, so a test can hold the port while "the mail server is down"
+    and `start()` it later; `refuse` lists recipients it answers 550 for.
+    """
+
+    def __init__(self, **controller_options):
+        self.port = free_port()
+        self.messages: list = []  # email.message.EmailMessage, with X-Rcpt-To added
+        self.refuse: set[str] = set()
+        self._options = controller_options
+        self._controller = None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.refuse:
+            return "550 5.1.1 no such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        import email
+        from email import policy
+
+        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        for rcpt in envelope.rcpt_tos:
+            message["X-Rcpt-To"] = rcpt
+        self.messages.append(message)
+        return "250 Message accepted"
+
+    def start(self) -> "SmtpSink":
+        from aiosmtpd.controller import Controller
+
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, **self._options)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def wait_for(self, count: int, timeout: float = 15.0) -> list:
+        """The messages, once at least `count` arrived (for senders running in a thread)."""
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.messages
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+
+@pytest.fixture
+def smtp_server():
+    """A running SmtpSink; `smtp_server.url` is a KBGEN_SMTP_URL pointing at it."""
+    pytest.importorskip("aiosmtpd")
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
