@@ -57,7 +57,7 @@ def _agent_moves() -> list[Transition]:
 
 
 TRANSITIONS: tuple[Transition, ...] = tuple(_agent_moves()) + (
-    Transition(RESOLVED, CLOSED, CUSTOMER, "Confirm the fix and close"),
+    Transition(RESOLVED, CLOSED, CUSTOMER, "Confirm the fix"),
     Transition(RESOLVED, WAITING_FOR_SUPPORT, CUSTOMER, "Reopen", reopen_window=True),
     Transition(WAITING_FOR_CUSTOMER, WAITING_FOR_SUPPORT, ON_CUSTOMER_COMMENT, "Reply"),
 )
@@ -139,25 +139,25 @@ def on_customer_comment(current: str | Status) -> Status | None:
     return None
 
 
-def help_rows() -> list[tuple[str, str, str]]:
-    """(status, meaning, who moves it on) for the help table on the requests pages and `kbgen tickets`."""
+def help_rows(reopen_days: int | None = None) -> list[tuple[str, str, str]]:
+    """(status, meaning, what can happen next) for the help table on the requests pages and the CLI."""
+    period = f"within {reopen_days} days" if reopen_days else "within the reopen period"
     rows = []
     for status in STATUSES:
-        by_role: dict[str, list[str]] = {}
-        for move in TRANSITIONS:
-            if move.source is status:
-                by_role.setdefault(move.by, []).append(move.target.name)
-        if not by_role:
-            nxt = "Final: comments are refused; open a new request that refers to it."
+        moves = [m for m in TRANSITIONS if m.source is status]
+        parts = []
+        for move in moves:
+            if move.by == CUSTOMER:
+                when = f" {period} after it was resolved" if move.reopen_window else ""
+                parts.append(f"the customer can {move.action.lower()} ({move.target.name}){when}")
+            elif move.by == ON_CUSTOMER_COMMENT:
+                parts.append(f"a reply from the customer moves it to {move.target.name}")
+        if any(m.by == AGENT for m in moves):
+            parts.append("the support team can move it to any other open status")
+        if not moves:
+            text = "Final: it takes no more comments; open a new request that refers to it."
         else:
-            parts = []
-            if CUSTOMER in by_role:
-                parts.append("the customer can move it to " + " or ".join(by_role[CUSTOMER]))
-            if ON_CUSTOMER_COMMENT in by_role:
-                parts.append("a customer's reply moves it to " + " or ".join(by_role[ON_CUSTOMER_COMMENT]))
-            if AGENT in by_role:
-                parts.append("the support team can move it to any other open status")
-            nxt = "; ".join(parts)
-            nxt = nxt[0].upper() + nxt[1:] + "."
-        rows.append((status.name, status.meaning, nxt))
+            text = "; ".join(parts)
+            text = text[0].upper() + text[1:] + "."
+        rows.append((status.name, status.meaning, text))
     return rows
