@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import email.policy
 import logging
 import os
 import random
@@ -137,8 +138,13 @@ def transport_for(settings: Settings) -> Transport:
     return SmtpTransport(settings.smtp_url) if settings.smtp_url else EmlTransport(settings.mail_dir)
 
 
+# Python's 78-column folding can break a subject right after "Subject:", which some clients
+# then show with a leading space; 998 is the hard limit of RFC 5322.
+_POLICY = email.policy.default.clone(max_line_length=998)
+
+
 def build_message(row: Outbox, settings: Settings) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=_POLICY)
     message["From"] = settings.mail_from
     message["To"] = formataddr((row.to_name, row.to_email)) if row.to_name else row.to_email
     message["Reply-To"] = row.reply_to
