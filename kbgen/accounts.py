@@ -26,6 +26,10 @@ from kbgen.db import Base
 # customer and partner people open requests for their organization; agents are the support team.
 ROLES: tuple[str, ...] = ("customer", "partner", "agent")
 
+# The browser's session cookie (HttpOnly) and the JS-readable cookie with that session's CSRF token.
+SESSION_COOKIE = "kbgen_session"
+CSRF_COOKIE = "kbgen_csrf"
+
 SESSION_IDLE = dt.timedelta(days=14)  # signed out after two weeks without a visit
 SESSION_LIFETIME = dt.timedelta(days=90)  # and after three months whatever happens
 _TOUCH_EVERY = dt.timedelta(minutes=5)  # one write per five minutes of activity, not per request
@@ -262,6 +266,11 @@ def find_session(db: Session, token: str | None, now: dt.datetime | None = None)
     if now - login.last_seen_at > _TOUCH_EVERY:
         login.last_seen_at = now
     return login
+
+
+def session_csrf_token(db: Session, token: str | None) -> str | None:
+    login = find_session(db, token)
+    return login.csrf_token if login else None
 
 
 def close_session(db: Session, token: str | None) -> None:

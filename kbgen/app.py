@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from kbgen import __version__, migrations
+from kbgen import csrf as csrf_protection
+from kbgen.web import auth as auth_web
 from kbgen.db import make_engine, make_sessionmaker
 from kbgen.settings import Settings
 
@@ -24,6 +26,8 @@ def create_app(settings: Settings, *, serve_site: bool = True) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     # Routers of each concept are registered here (one line each).
     # -- routers --
+    app.include_router(auth_web.router)  # /api/session, /api/me
+    csrf_protection.install(app, settings)  # CSRF, body size limit, security headers: every route
     if serve_site and settings.site_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.site_dir, html=True), name="site")
     return app

@@ -1,0 +1,107 @@
+"""Cross-site request forgery protection for every unsafe request (POST, PUT, PATCH, DELETE).
+
+The session cookie is SameSite=Lax, which already keeps it off most cross-site
+requests; this is the second lock. A request that carries a session cookie is
+accepted only when
+
+  (a) its Origin (or, without Origin, its Referer) is the service's own origin,
+      settings.public_url or one of settings.allowed_origins, or
+  (b) it has neither header (a script, not a browser) and sends X-CSRF-Token
+      equal to its session's token (from GET /api/me or the kbgen_csrf cookie).
+
+Sign-in (POST /api/session) also checks Origin/Referer when present, so another
+site cannot sign a visitor into an account of the attacker's choosing.
+"""
+from __future__ import annotations
+
+import hmac
+from urllib.parse import urlsplit
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.requests import cookie_parser
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from kbgen import accounts
+from kbgen.settings import Settings
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+SIGN_IN_PATH = "/api/session"
+TOKEN_HEADER = "x-csrf-token"
+REFUSED = ("Cross-site request refused: this action must come from a page of this portal. "
+           "Other clients send no Origin or Referer header and send X-CSRF-Token with the csrf_token "
+           "from GET /api/me.")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: str) -> str | None:
+    """scheme://host[:port] of a URL, normalized for comparison; None for anything else (e.g. "null")."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != _DEFAULT_PORTS[parts.scheme] else "")
+
+
+def trusted_origins(settings: Settings) -> frozenset[str]:
+    return frozenset(o for o in (origin_of(settings.public_url), *map(origin_of, settings.allowed_origins)) if o)
+
+
+def is_trusted(source: str, own: str | None, trusted: frozenset[str]) -> bool:
+    origin = origin_of(source)
+    return origin is not None and (origin == own or origin in trusted)
+
+
+class CSRFMiddleware:
+    def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
+        self.app = app
+        self.trusted = trusted_origins(settings)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in UNSAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        token = cookie_parser(headers.get("cookie", "")).get(accounts.SESSION_COOKIE)
+        signing_in = scope["method"] == "POST" and scope["path"] == SIGN_IN_PATH
+        if (token is None and not signing_in) or await self._allowed(scope, headers, token, signing_in):
+            await self.app(scope, receive, send)
+            return
+        await JSONResponse({"detail": REFUSED}, status_code=403)(scope, receive, send)
+
+    async def _allowed(self, scope: Scope, headers: Headers, token: str | None, signing_in: bool) -> bool:
+        source = headers.get("origin") or headers.get("referer")
+        if source:
+            return is_trusted(source, _own_origin(scope, headers), self.trusted)
+        if signing_in:
+            return True  # a script signing in: it gains nothing it did not already know
+        sent = headers.get(TOKEN_HEADER)
+        if not sent:
+            return False
+        expected = await run_in_threadpool(_session_token, scope["app"].state.sessionmaker, token)
+        return expected is not None and hmac.compare_digest(sent.encode(), expected.encode())
+
+
+def _own_origin(scope: Scope, headers: Headers) -> str | None:
+    host = headers.get("host")
+    return origin_of(f"{scope.get('scheme', 'http')}://{host}") if host else None
+
+
+def _session_token(make_db, token: str) -> str | None:
+    with make_db.begin() as db:
+        return accounts.session_csrf_token(db, token)
+
+
+def install(app, settings: Settings) -> None:
+    """CSRF protection, the request body limit and the security headers, for every route of `app`."""
+    from kbgen.web.limits import BodySizeLimit, SecurityHeaders
+
+    # Added last runs first: headers go on every answer, including the 413 and 403 below them.
+    app.add_middleware(CSRFMiddleware, settings=settings)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)

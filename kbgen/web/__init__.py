@@ -1,0 +1,1 @@
+"""HTTP adapters of the portal service: one APIRouter per concept, registered by kbgen.app."""

@@ -1,0 +1,233 @@
+"""HTTP adapter of accounts: sign in/out (/api/session), who am I (/api/me), and the
+dependencies other routers use to know who is asking.
+
+    current_user(request) -> User | None
+    require_user(request) -> User          401 {"detail": "Sign in to open or follow requests"}
+    require_agent(request) -> User         403 {"detail": "Only the support team can do this"}
+
+The login form on the static site posts here without JavaScript too, so every
+endpoint answers a form post with a 303 redirect and a JSON request with JSON.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from kbgen import accounts
+from kbgen.accounts import CSRF_COOKIE, SESSION_COOKIE, LoginSession, RateLimit, User
+from kbgen.settings import Settings
+
+SIGN_IN_REQUIRED = "Sign in to open or follow requests"
+AGENTS_ONLY = "Only the support team can do this"
+SIGN_IN_FAILED = "The email or password is incorrect."  # the same for an unknown email: nobody learns who has an account
+MISSING_FIELDS = "Enter your email and password."
+MAX_NEXT = 2000
+
+router = APIRouter(prefix="/api", tags=["accounts"])
+
+
+# -- dependencies for every router --
+
+def current_user(request: Request) -> User | None:
+    """The signed-in user of this request (with .organization loaded), or None."""
+    if not hasattr(request.state, "kbgen_login"):
+        token = request.cookies.get(SESSION_COOKIE)
+        login = None
+        if token:
+            with _db(request).begin() as db:
+                login = accounts.find_session(db, token)
+        request.state.kbgen_login = login
+    login: LoginSession | None = request.state.kbgen_login
+    return login.user if login else None
+
+
+def require_user(request: Request) -> User:
+    user = current_user(request)
+    if user is None:
+        raise HTTPException(401, SIGN_IN_REQUIRED)
+    return user
+
+
+def require_agent(request: Request) -> User:
+    user = require_user(request)
+    if not user.is_agent:
+        raise HTTPException(403, AGENTS_ONLY)
+    return user
+
+
+def account_json(user: User, csrf_token: str) -> dict:
+    """The body of GET /api/me and of a successful JSON sign-in."""
+    return {
+        "user": {"id": user.id, "email": user.email, "name": user.name, "role": user.role},
+        "organization": {"id": user.organization.id, "name": user.organization.name},
+        "csrf_token": csrf_token,
+    }
+
+
+# -- endpoints --
+
+@router.get("/me", summary="The signed-in user, their organization and the session's CSRF token")
+def me(request: Request) -> Response:
+    user = current_user(request)
+    if user is None:
+        response = JSONResponse({"detail": "Not signed in"}, status_code=401, headers={"Cache-Control": "no-store"})
+        if SESSION_COOKIE in request.cookies:  # expired or signed out elsewhere: stop sending it
+            _clear_cookies(response, _settings(request))
+        return response
+    return JSONResponse(account_json(user, request.state.kbgen_login.csrf_token), headers={"Cache-Control": "no-store"})
+
+
+@router.post("/session", summary="Sign in with {email, password} (JSON or a form post with an optional `next`)")
+async def sign_in(request: Request) -> Response:
+    settings = _settings(request)
+    is_form, fields = await _credentials(request)
+    email, password = fields.get("email", ""), fields.get("password", "")
+    next_path = safe_next(fields.get("next")) if is_form else None
+    root = _site_root(request, settings)
+    if not email or not password:
+        if is_form:
+            return _back_to_login(root, next_path, "failed")
+        return JSONResponse({"detail": MISSING_FIELDS}, status_code=400)
+
+    client = request.client.host if request.client else None
+    outcome = await run_in_threadpool(_sign_in, _db(request), settings, email, password, client,
+                                      request.cookies.get(SESSION_COOKIE))
+    if isinstance(outcome, _Throttled):
+        if is_form:
+            return _back_to_login(root, next_path, "throttled")
+        minutes = max(1, round(outcome.seconds / 60))
+        return JSONResponse({"detail": f"Too many sign-in attempts. Try again in {minutes} minute"
+                                       f"{'s' if minutes != 1 else ''}."},
+                            status_code=429, headers={"Retry-After": str(outcome.seconds)})
+    if outcome is None:
+        if is_form:
+            return _back_to_login(root, next_path, "failed")
+        return JSONResponse({"detail": SIGN_IN_FAILED}, status_code=401)
+
+    user, token, csrf_token = outcome
+    response: Response = (RedirectResponse(next_path or root, status_code=303) if is_form
+                          else JSONResponse(account_json(user, csrf_token)))
+    _set_cookies(response, settings, token, csrf_token)
+    return response
+
+
+@router.delete("/session", status_code=204, summary="Sign out")
+def sign_out(request: Request) -> Response:
+    _end_session(request)
+    response = Response(status_code=204)
+    _clear_cookies(response, _settings(request))
+    return response
+
+
+@router.post("/session/logout", summary="Sign out from a form post (no JavaScript); redirects to the site")
+def sign_out_form(request: Request) -> Response:
+    _end_session(request)
+    response = RedirectResponse(_site_root(request, _settings(request)), status_code=303)
+    _clear_cookies(response, _settings(request))
+    return response
+
+
+# -- helpers --
+
+@dataclass(frozen=True)
+class _Throttled:
+    seconds: int
+
+
+def _sign_in(make_db: sessionmaker, settings: Settings, email: str, password: str, client: str | None,
+             old_token: str | None) -> tuple[User, str, str] | _Throttled | None:
+    limit = RateLimit(settings.login_attempts_per_window, dt.timedelta(seconds=settings.login_window_seconds))
+    keys = accounts.login_keys(email, client)
+    with make_db.begin() as db:
+        accounts.purge(db, limit)
+        wait = accounts.retry_after(db, keys, limit)
+        if wait is not None:
+            return _Throttled(wait)
+        user = accounts.authenticate(db, email, password)
+        if user is None:
+            accounts.record_failure(db, keys)
+            return None
+        accounts.forget_failures(db, keys[0])
+        accounts.close_session(db, old_token)
+        token, login = accounts.open_session(db, user)
+        return user, token, login.csrf_token
+
+
+async def _credentials(request: Request) -> tuple[bool, dict[str, str]]:
+    """(is a form post, the string fields) of a JSON or form-encoded body."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json":
+        try:
+            body = json.loads(await request.body() or b"null")
+        except (ValueError, UnicodeDecodeError):
+            raise HTTPException(400, 'Send JSON like {"email": "...", "password": "..."}') from None
+        if not isinstance(body, dict):
+            raise HTTPException(400, 'Send JSON like {"email": "...", "password": "..."}')
+        return False, {k: v for k, v in body.items() if isinstance(v, str)}
+    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        form = await request.form(max_files=0, max_fields=10)
+        return True, {k: v for k, v in form.items() if isinstance(v, str)}
+    raise HTTPException(415, "Send the email and password as JSON or as a form post")
+
+
+def safe_next(value: object) -> str | None:
+    """`value` if it is a path on this site ("/kb/xcally/?q=1"); None for anything that could leave it."""
+    if not isinstance(value, str) or not value.startswith("/") or len(value) > MAX_NEXT:
+        return None
+    if value.startswith("//") or "\\" in value or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        return None
+    parts = urlsplit(value)
+    return value if not parts.scheme and not parts.netloc else None
+
+
+def _site_root(request: Request, settings: Settings) -> str:
+    """The site's root path, for redirects from a form post: the login or logout page that posted
+    tells us where the site lives (it may be published under a sub-path); else public_url's path."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    path = referer.path or ""
+    for page in ("login/", "logout/", "login/index.html", "logout/index.html"):
+        if path.endswith("/" + page) and safe_next(path):
+            return path[: -len(page)]
+    return urlsplit(settings.public_url).path.rstrip("/") + "/"
+
+
+def _back_to_login(root: str, next_path: str | None, error: str) -> Response:
+    # The fragment targets the message on the static page, which CSS shows with :target (no JS needed).
+    query = f"?error={error}" + (f"&next={quote(next_path, safe='/')}" if next_path else "")
+    return RedirectResponse(f"{root}login/{query}#kbgen-login-{error}", status_code=303)
+
+
+def _end_session(request: Request) -> None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        with _db(request).begin() as db:
+            accounts.close_session(db, token)
+
+
+def _set_cookies(response: Response, settings: Settings, token: str, csrf_token: str) -> None:
+    max_age = int(accounts.SESSION_LIFETIME.total_seconds())
+    response.set_cookie(SESSION_COOKIE, token, max_age=max_age, path="/", httponly=True,
+                        samesite="lax", secure=settings.cookie_secure)
+    response.set_cookie(CSRF_COOKIE, csrf_token, max_age=max_age, path="/", httponly=False,
+                        samesite="lax", secure=settings.cookie_secure)
+    response.headers["Cache-Control"] = "no-store"
+
+
+def _clear_cookies(response: Response, settings: Settings) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=settings.cookie_secure)
+    response.delete_cookie(CSRF_COOKIE, path="/", samesite="lax", secure=settings.cookie_secure)
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _db(request: Request) -> sessionmaker:
+    return request.app.state.sessionmaker
