@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from kbgen import __version__, migrations
+from kbgen import __version__, mailer, migrations
 from kbgen import csrf as csrf_protection
 from kbgen.web import auth as auth_web
 from kbgen.db import make_engine, make_sessionmaker
@@ -19,7 +19,8 @@ from kbgen.settings import Settings
 
 def create_app(settings: Settings, *, serve_site: bool = True) -> FastAPI:
     app = FastAPI(title="kbgen portal service", version=__version__,
-                  description="Search, accounts, ticket intake and requests for the kbgen support portal.")
+                  description="Search, accounts, ticket intake and requests for the kbgen support portal.",
+                  lifespan=mailer.lifespan)  # delivers the email outbox while the service runs
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     migrations.upgrade(app.state.engine)
