@@ -117,6 +117,10 @@ def serve(host: str, port: int, project_dir: Path) -> None:
 
 
 # -- command groups -- (each concept registers its commands below)
+from kbgen.servers_cli import mail as _mail, servers as _servers  # noqa: E402
+
+cli.add_command(_servers)  # kbgen servers import|list
+cli.add_command(_mail)  # kbgen mail send-pending
 
 
 def main() -> None:
