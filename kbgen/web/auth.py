@@ -200,7 +200,7 @@ def _site_root(request: Request, settings: Settings) -> str:
 
 def _back_to_login(root: str, next_path: str | None, error: str) -> Response:
     # The fragment targets the message on the static page, which CSS shows with :target (no JS needed).
-    query = f"?error={error}" + (f"&next={quote(next_path, safe='/')}" if next_path else "")
+    query = "?error=" + ("1" if error == "failed" else error) + (f"&next={quote(next_path, safe='/')}" if next_path else "")
     return RedirectResponse(f"{root}login/{query}#kbgen-login-{error}", status_code=303)
 
 
