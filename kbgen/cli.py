@@ -117,6 +117,11 @@ def serve(host: str, port: int, project_dir: Path) -> None:
 
 
 # -- command groups -- (each concept registers its commands below)
+from kbgen.accounts_cli import db as _db, orgs as _orgs, users as _users  # noqa: E402
+
+cli.add_command(_orgs)  # kbgen orgs add|list
+cli.add_command(_users)  # kbgen users add|list
+cli.add_command(_db)  # kbgen db upgrade
 from kbgen.servers_cli import mail as _mail, servers as _servers  # noqa: E402
 
 cli.add_command(_servers)  # kbgen servers import|list

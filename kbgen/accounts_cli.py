@@ -1,0 +1,124 @@
+"""`kbgen orgs ...`, `kbgen users ...` and `kbgen db upgrade`: thin Click wrappers over kbgen.accounts
+and kbgen.migrations, on the database of Settings.from_env(".") (KBGEN_DATABASE_URL, KBGEN_DATA_DIR)."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import click
+from sqlalchemy.orm import Session
+
+from kbgen import accounts, migrations
+from kbgen.db import make_engine, make_sessionmaker
+from kbgen.settings import Settings
+
+
+@contextmanager
+def _database(*, upgrade: bool = True) -> Iterator[Session]:
+    """One transaction on the configured database, brought up to date first so a fresh install just works."""
+    settings = Settings.from_env(".")
+    engine = make_engine(settings.database_url)
+    try:
+        if upgrade:
+            migrations.upgrade(engine)
+        with make_sessionmaker(engine).begin() as db:
+            yield db
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    except migrations.SchemaTooNew as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+
+
+def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+@click.group("orgs")
+def orgs() -> None:
+    """Organizations: every user belongs to one (agents to the vendor's own)."""
+
+
+@orgs.command("add")
+@click.argument("name")
+def orgs_add(name: str) -> None:
+    """Add an organization called NAME."""
+    with _database() as db:
+        org = accounts.add_organization(db, name)
+        click.echo(f"Added organization {org.name!r} (id {org.id}).")
+
+
+@orgs.command("list")
+def orgs_list() -> None:
+    """List organizations and how many users each has."""
+    with _database() as db:
+        rows = [(str(org.id), org.name, str(count)) for org, count in accounts.list_organizations(db)]
+    if not rows:
+        click.echo("No organizations yet: add one with 'kbgen orgs add NAME'.")
+        return
+    _table(rows, ("ID", "NAME", "USERS"))
+
+
+@click.group("users")
+def users() -> None:
+    """People who sign in to the portal: customers, partners and agents (the support team)."""
+
+
+@users.command("add")
+@click.option("--org", "organization", required=True, help="The organization's name (see 'kbgen orgs list').")
+@click.option("--email", required=True, help="Sign-in email; unique across the portal.")
+@click.option("--role", required=True, type=click.Choice(accounts.ROLES),
+              help="customer or partner (opens requests), agent (the support team).")
+@click.option("--name", default="", help="Name shown in the portal header and on requests.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+def users_add(organization: str, email: str, role: str, name: str, password_stdin: bool) -> None:
+    """Add a user who can sign in; asks for the password unless --password-stdin."""
+    if password_stdin:
+        password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+        if not password:
+            raise click.ClickException("--password-stdin: standard input held no password")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with _database() as db:
+        user = accounts.add_user(db, organization=organization, email=email, role=role, password=password, name=name)
+        click.echo(f"Added {user.role} {user.email} to {user.organization.name!r} (id {user.id}).")
+
+
+@users.command("list")
+@click.option("--org", "organization", default=None, help="Only this organization's users.")
+def users_list(organization: str | None) -> None:
+    """List users with their organization, role and last sign-in."""
+    with _database() as db:
+        rows = [(str(u.id), u.email, u.name, u.role, u.organization.name,
+                 f"{u.last_login_at:%Y-%m-%d %H:%M} UTC" if u.last_login_at else "never")
+                for u in accounts.list_users(db, organization)]
+    if not rows:
+        click.echo("No users yet: add one with 'kbgen users add --org ORG --email EMAIL --role ROLE'.")
+        return
+    _table(rows, ("ID", "EMAIL", "NAME", "ROLE", "ORGANIZATION", "LAST SIGN-IN"))
+
+
+@click.group("db")
+def db() -> None:
+    """The portal database (KBGEN_DATABASE_URL; a SQLite file in the data folder by default)."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the database schema; keeps existing data. Safe to run while the service runs."""
+    settings = Settings.from_env(".")
+    engine = make_engine(settings.database_url)
+    try:
+        before, after = migrations.upgrade(engine)
+    except migrations.SchemaTooNew as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+    where = engine.url.render_as_string(hide_password=True)
+    if before == after:
+        click.echo(f"{where} is up to date (schema version {after}).")
+    else:
+        click.echo(f"Upgraded {where} from schema version {before} to {after}.")
