@@ -188,8 +188,8 @@ class OutboxSender:
                    and_(Outbox.status == SENDING, Outbox.claimed_until < now,
                         Outbox.attempts < self.max_attempts))
 
-    def _claim(self, now: dt.datetime) -> list[int]:
-        """Row ids this sender now owns; a row another sender claimed first is skipped."""
+    def _claim(self, now: dt.datetime) -> tuple[list[int], bool]:
+        """(row ids this sender now owns, whether more may be due); rows another sender claimed are skipped."""
         claimed = []
         with self.sessionmaker() as session:
             # A row whose sender died on every attempt (say, a message that crashes it) stops here.
@@ -211,7 +211,7 @@ class OutboxSender:
                 session.commit()  # commit each claim so a racing sender sees it at once
                 if result.rowcount == 1:
                     claimed.append(row_id)
-        return claimed
+        return claimed, len(candidates) == self.batch
 
     def backoff(self, attempts: int) -> dt.timedelta:
         """Exponential with jitter, so a crowd of failed emails does not retry in lockstep."""
@@ -240,7 +240,7 @@ class OutboxSender:
         with self._lock:
             try:
                 while True:
-                    claimed = self._claim(now)
+                    claimed, more = self._claim(now)
                     for row_id in claimed:
                         with self.sessionmaker() as session:
                             row = session.get(Outbox, row_id)
@@ -259,7 +259,7 @@ class OutboxSender:
                         else:
                             self._finish(row_id, now, None)
                             sent += 1
-                    if len(claimed) < self.batch:
+                    if not more:  # not "claimed < batch": a racing sender may have taken the rest of a full batch
                         return sent
             finally:
                 self.transport.close()
