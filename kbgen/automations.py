@@ -74,8 +74,9 @@ Automation = Callable[[AutomationContext], Union[AutomationOutcome, None]]
 
 # -- built-in: server information -------------------------------------------------------------
 
-# Form fields where a customer types the installation's identity (forms/xcally.yml).
-ID_FIELD_NAMES = ("license_id", "server_id", "license", "license_key", "license_number", "server")
+# Form fields (forms/xcally.yml, forms/license.yml) where a customer names the installation.
+ID_FIELDS = ("license_id", "license_serial", "license", "server_id")  # matched against both inventory IDs
+HOST_FIELDS = ("server_host", "hostname")  # matched against the inventory's host names
 
 
 def _expiry_text(expiry: dt.date, today: dt.date) -> str:
@@ -87,46 +88,55 @@ def _expiry_text(expiry: dt.date, today: dt.date) -> str:
     return f"{expiry.isoformat()} (expires in {days} day{'s' if days != 1 else ''})"
 
 
-def _candidates(values: dict[str, Any]) -> list[str]:
-    """Identifiers worth looking up: the ID fields first, then any other short single-word value."""
-    named = [str(values[name]).strip() for name in ID_FIELD_NAMES if values.get(name)]
-    others = [str(value).strip() for name, value in values.items()
-              if name not in ID_FIELD_NAMES and isinstance(value, (str, int))
-              and 3 <= len(str(value).strip()) <= 120 and " " not in str(value).strip()]
-    seen: list[str] = []
-    for value in named + others:
-        if value and value.lower() not in (v.lower() for v in seen):
-            seen.append(value)
-    return seen
+def _is_about_xcally(context: AutomationContext) -> bool:
+    if context.product == "xcally":
+        return True
+    # A license request names its product in a field of its own.
+    licensed = find_product(context.values.get("licensed_product"))
+    return context.product == "license" and licensed is not None and licensed.slug == "xcally"
+
+
+def _find(context: AutomationContext):
+    """The server the ticket is about: by ID fields, then host fields, then any other one-word value."""
+    from kbgen.servers import find_server, find_server_by_host
+
+    values = context.values
+    for name in ID_FIELDS:
+        if values.get(name) and (server := find_server(context.session, str(values[name]))):
+            return server
+    for name in HOST_FIELDS:
+        if values.get(name) and (server := find_server_by_host(context.session, str(values[name]),
+                                                                prefer_organization=context.organization)):
+            return server
+    for name, value in values.items():
+        text = str(value).strip() if isinstance(value, (str, int)) else ""
+        if name not in ID_FIELDS + HOST_FIELDS and 3 <= len(text) <= 120 and " " not in text:
+            if server := find_server(context.session, text):
+                return server
+    return None
 
 
 def server_info(context: AutomationContext) -> AutomationOutcome | None:
-    """For XCALLY tickets: the inventory's facts about the server named in the ticket's fields."""
-    from kbgen.servers import find_server
-
-    if context.product != "xcally":
+    """For XCALLY tickets: the inventory's facts about the server the ticket names."""
+    if not _is_about_xcally(context):
         return None
+    server = _find(context)
     values = context.values
-    server = None
-    for candidate in _candidates(values):
-        server = find_server(context.session, candidate)
-        if server is not None:
-            break
     if server is None:
-        given = [f"{name} {str(values[name]).strip()!r}" for name in ID_FIELD_NAMES if values.get(name)]
+        given = [f"{name} {str(values[name]).strip()!r}" for name in ID_FIELDS + HOST_FIELDS if values.get(name)]
         if not given:
             return None
         return AutomationOutcome("server_info", "Server information",
                                  f"No server in the inventory matches {' or '.join(given)}. "
-                                 "Check the ID with the customer, or import a newer inventory.")
+                                 "Check it with the customer, or import a newer inventory (kbgen servers import).")
     lines = [
-        f"License ID: {server.license_id or '—'}",
-        f"Server ID: {server.server_id or '—'}",
         f"Hostname: {server.hostname or '—'}",
         f"Product version: {server.product_version or '—'}",
         f"License expiry: {_expiry_text(server.license_expiry, context.today) if server.license_expiry else '—'}",
         f"Support plan: {server.support_plan or '—'}",
         f"Last contact: {server.last_contact.strftime('%Y-%m-%d %H:%M UTC') if server.last_contact else '—'}",
+        f"License ID: {server.license_id or '—'}",
+        f"Server ID: {server.server_id or '—'}",
         f"Organization: {server.organization or '—'}",
     ]
     ticket_org = context.organization

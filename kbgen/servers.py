@@ -244,6 +244,16 @@ def find_server(session: Session, identifier: str) -> Server | None:
                            .order_by(Server.id)).first()
 
 
+def find_server_by_host(session: Session, host: str, prefer_organization: str | None = None) -> Server | None:
+    """A server by host name (case ignored); of several, the one of `prefer_organization` first."""
+    wanted = str(host or "").strip().rstrip(".").lower()
+    if not wanted:
+        return None
+    servers = session.scalars(select(Server).where(func.lower(Server.hostname) == wanted).order_by(Server.id)).all()
+    preferred = (prefer_organization or "").strip().lower()
+    return next((s for s in servers if (s.organization or "").lower() == preferred), servers[0] if servers else None)
+
+
 def _existing(session: Session, clean: dict[str, Any]) -> list[Server]:
     found = []
     for key in ID_FIELDS:
