@@ -272,6 +272,10 @@ class OutboxSender:
 
     # -- background thread ------------------------------------------------------------------
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def wake(self) -> None:
         """Send now instead of at the next interval."""
         self._wake.set()

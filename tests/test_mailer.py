@@ -185,7 +185,7 @@ def test_background_sender_sends_as_soon_as_a_notification_commits(db, tmp_path,
     sender = OutboxSender(db, settings, interval=300)  # only a wake-up can explain a prompt delivery
     sender.start()
     try:
-        sender.wake()  # let the first, empty pass happen
+        assert sender.running
         ticket = SimpleNamespace(key="XC-7", product="xcally", summary="No audio", status="In progress",
                                  priority="Normal", url="requests/XC-7/", organization=SimpleNamespace(name="Acme"),
                                  requester=SimpleNamespace(email="ada@acme.example", name="Ada", role="customer"))
@@ -197,7 +197,7 @@ def test_background_sender_sends_as_soon_as_a_notification_commits(db, tmp_path,
         assert message["Subject"] == "[XC-7] Status changed to In progress: No audio"
     finally:
         sender.stop()
-    assert sender._thread is None
+    assert not sender.running
 
 
 # -- SMTP URLs: authentication and TLS ---------------------------------------------------------
@@ -274,3 +274,19 @@ def test_unknown_smtp_url_scheme_is_explained(tmp_path):
     settings = make_settings(tmp_path, "sqlite://", "smtp-ssl://mail.example:465")
     with pytest.raises(ValueError, match="smtp\\+starttls://user:pass@host:587"):
         OutboxSender(None, settings)
+
+
+def test_send_pending_command_flushes_the_outbox_once(db, tmp_path, database_url, smtp_server):
+    from click.testing import CliRunner
+
+    from kbgen.cli import cli
+
+    enqueue(db, 2)
+    enqueue(db, to="gone@acme.example")
+    smtp_server.refuse = {"gone@acme.example"}
+    env = {"KBGEN_DATABASE_URL": database_url, "KBGEN_DATA_DIR": str(tmp_path / "data"),
+           "KBGEN_SMTP_URL": smtp_server.url}
+    result = CliRunner().invoke(cli, ["mail", "send-pending", "--project", str(tmp_path)], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.output == "sent 2 emails (SMTP); 0 waiting to retry, 1 failed\n"
+    assert len(smtp_server.messages) == 2
