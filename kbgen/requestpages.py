@@ -31,7 +31,7 @@ def priorities() -> list[tuple[str, str, str]]:
     """(slug, name, definition) from the forms' definition of priorities."""
     from kbgen.forms import PRIORITIES
 
-    return [tuple(p) for p in PRIORITIES]
+    return [(p.slug, p.name, p.definition) for p in PRIORITIES]
 
 
 def status_table(reopen_days: int | None = None) -> str:

@@ -25,7 +25,7 @@ from markdown.treeprocessors import Treeprocessor
 from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
                         func, or_, select, update)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from kbgen import workflow
 from kbgen.accounts import Organization, User
@@ -749,7 +749,8 @@ def assign(session: Session, settings: Settings, ticket: Ticket, actor: User | N
 class EnteredField:
     name: str
     label: str
-    value: Any  # str, list of str, bool
+    value: Any  # as stored: str, list of str, bool
+    display: str  # what people read: option labels instead of values, consents with their version
     type: str = "text"
 
 
@@ -760,27 +761,35 @@ def entered_fields(ticket: Ticket, catalog: Any = None) -> list[EnteredField]:
     nothing a customer wrote disappears when a form changes.
     """
     values = dict(ticket.values or {})
+    definition = catalog.request_type(ticket.product, ticket.request_type) if catalog is not None else None
+    consents = {c.field: c for c in ticket.consents}
     shown: list[EnteredField] = []
-    definition = None
-    if catalog is not None:
-        try:
-            definition = catalog.request_type(ticket.product, ticket.request_type)
-        except Exception:  # noqa: BLE001 - a removed request type still shows its values below
-            definition = None
-    for form_field in getattr(definition, "fields", None) or ():
-        name = form_field.name
-        if name in values:
-            shown.append(EnteredField(name, str(getattr(form_field, "label", name) or name), values.pop(name),
-                                      str(getattr(form_field, "type", "text"))))
+    for form_field in (definition.fields.values() if definition is not None else ()):
+        if form_field.name in values:
+            value = values.pop(form_field.name)
+            shown.append(EnteredField(form_field.name, form_field.label or form_field.name, value,
+                                      _display(form_field, value, consents.get(form_field.name)), form_field.type))
     for name, value in values.items():
-        shown.append(EnteredField(name, name.replace("_", " ").capitalize(), value))
+        shown.append(EnteredField(name, name.replace("_", " ").capitalize(), value, _display(None, value, None)))
     return shown
+
+
+def _display(form_field: Any, value: Any, consent: TicketConsent | None) -> str:
+    if consent is not None:
+        return (f"Accepted by {consent.user.display_name} on {consent.accepted_at:%Y-%m-%d %H:%M} UTC "
+                f"({consent.name}, version {consent.version})")
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    items = value if isinstance(value, list) else [value]
+    if form_field is not None and form_field.options:
+        items = [form_field.option_label(str(v)) for v in items]
+    return ", ".join(str(v) for v in items)
 
 
 def person(user: User | None) -> dict[str, Any] | None:
     if user is None:
         return None
-    return {"id": user.id, "name": user.name or user.email, "email": user.email, "role": user.role}
+    return {"id": user.id, "name": user.display_name, "email": user.email, "role": user.role}
 
 
 def iso(moment: dt.datetime | None) -> str | None:

@@ -101,7 +101,7 @@ def allowed(current: str | Status, user_role: str, *, resolved_at: _dt.datetime 
     """The moves a user with this role may make from `current` right now."""
     source = find_status(current)
     role = role_for(user_role)
-    now = now or _dt.datetime.now(_dt.timezone.utc)
+    now = now or _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)  # naive UTC, as stored
     deadline = reopen_deadline(resolved_at, reopen_days)
     return [t for t in TRANSITIONS
             if t.source is source and t.by == role
@@ -119,13 +119,13 @@ def check(current: str | Status, target: str | Status, user_role: str, **window)
     if source is FINAL:
         reason = f"'{source.name}' is final; open a new request that refers to this one"
     elif source is wanted:
-        reason = f"the ticket is already '{source.name}'"
+        reason = f"The request is already '{source.name}'"
     elif role_for(user_role) == CUSTOMER and source is RESOLVED and wanted is WAITING_FOR_SUPPORT:
-        reason = (f"the reopen period of {window.get('reopen_days', 14)} days after resolution has passed;"
-                  " open a new request that refers to this one")
+        reason = (f"The reopen period of {window.get('reopen_days', 14)} days after resolution has passed;"
+                  " confirm the fix, or open a new request that refers to this one")
     else:
-        reason = f"a{'n' if role_for(user_role) == AGENT else ''} {role_for(user_role)} cannot move a ticket" \
-                 f" from '{source.name}' to '{wanted.name}'"
+        who = "The support team" if role_for(user_role) == AGENT else "A customer"
+        reason = f"{who} cannot move a request from '{source.name}' to '{wanted.name}'"
     allowed_text = ", ".join(f"'{s.name}'" for s in targets) if targets else "none"
     raise TransitionRefused(f"{reason}. Allowed from '{source.name}': {allowed_text}", targets)
 
