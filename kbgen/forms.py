@@ -458,7 +458,7 @@ def _parse_options(file: _File, fm: _Map, where: str) -> tuple[Option, ...]:
             value = label = item
         if not isinstance(value, str) or not isinstance(label, str):
             file.add(line, at, f"must be text, not {value!r}",
-                     f"put it in quotes, e.g. '\"{value}\"' (YAML reads 3.10 as the number 3.1)")
+                     "put it in quotes, e.g. \"3.10\" (unquoted, YAML reads 3.10 as the number 3.1)")
             continue
         value, label = value.strip(), label.strip()
         if not value or len(value) > OPTION_MAX_LENGTH:
