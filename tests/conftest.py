@@ -31,11 +31,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=DATABASES)
 def database_url(request, tmp_path) -> str:
     """A fresh, empty database: a SQLite file, or a private schema in the machine's PostgreSQL."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'kbgen.db'}"
+    yield from _fresh_database(request.param, tmp_path)
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def module_database_url(request, tmp_path_factory) -> str:
+    """Like database_url, but one database for all of a module's tests (which must tolerate each
+    other's rows): creating a schema per test is most of a database test's time."""
+    yield from _fresh_database(request.param, tmp_path_factory.mktemp("db"))
+
+
+def _fresh_database(kind: str, folder: Path):
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'kbgen.db'}"
         return
     sqlalchemy = pytest.importorskip("sqlalchemy")
     schema = f"t_{uuid.uuid4().hex[:12]}"

@@ -19,22 +19,30 @@ DEMO = Path(__file__).resolve().parent.parent / "demo" / "servers.yml"
 TODAY = dt.date(2026, 11, 25)
 
 
-@pytest.fixture
-def session(database_url, tmp_path):
-    engine = make_engine(database_url)
+@pytest.fixture(scope="module")
+def inventory(module_database_url):
+    """The demo inventory, imported once for the module: automations only read it."""
+    engine = make_engine(module_database_url)
     migrations.upgrade(engine)
-    with make_sessionmaker(engine)() as session:
+    Session = make_sessionmaker(engine)
+    with Session() as session:
         import_inventory(session, DEMO)
         session.commit()
-        yield session
+    yield Session
     engine.dispose()
 
 
 @pytest.fixture
-def settings(tmp_path, database_url):
+def session(inventory):
+    with inventory() as session:
+        yield session
+
+
+@pytest.fixture
+def settings(tmp_path, module_database_url):
     return Settings(project_dir=tmp_path, site_dir=tmp_path / "site", index_dir=tmp_path / "index",
                     data_dir=tmp_path / "data", forms_dir=tmp_path / "forms", content_dir=tmp_path / "content",
-                    database_url=database_url)
+                    database_url=module_database_url)
 
 
 def ticket(product="xcally", organization="Acme Telecom", **values):
