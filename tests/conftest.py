@@ -173,3 +173,43 @@ def smtp_server():
     sink = SmtpSink().start()
     yield sink
     sink.stop()
+
+
+def copy_project(dest: Path) -> Path:
+    """A private copy of the repository's portal project (content, forms, theme, mkdocs.yml)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("content", "forms", "theme"):
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, dest / name)
+    shutil.copy(REPO / "mkdocs.yml", dest / "mkdocs.yml")
+    return dest
+
+
+def run_kbgen(*args: str, cwd: Path, env: dict | None = None, input: str | None = None):
+    """Run the real `kbgen` console script installed in this environment."""
+    import subprocess
+    import sys
+
+    kbgen = Path(sys.executable).with_name("kbgen")
+    return subprocess.run([str(kbgen), *args], cwd=cwd, env={**os.environ, **(env or {})}, input=input,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="session")
+def built_project(tmp_path_factory) -> Path:
+    """The demo portal built once per test session with the real `kbgen build`."""
+    project = copy_project(tmp_path_factory.mktemp("portal"))
+    result = run_kbgen("build", cwd=project, env={"KBGEN_INDEX_DIR": ""})
+    assert result.returncode == 0, result.stdout + result.stderr
+    return project
+
+
+def project_settings(project: Path, database_url: str, **overrides):
+    """Settings for a test service over a built project and a given database."""
+    from kbgen.settings import Settings
+
+    settings = Settings.from_env(project, env={"KBGEN_DATABASE_URL": database_url,
+                                               "KBGEN_DATA_DIR": str(project / ".kbgen" / f"data-{uuid.uuid4().hex[:8]}")})
+    for key, value in overrides.items():
+        setattr(settings, key, value)
+    return settings
