@@ -435,7 +435,59 @@ def _check_regex(file: _File, line: int, where: str, pattern: str) -> str | None
         file.add(line, where, "uses Python-only regular expression syntax ((?P..), inline flags, \\A or \\Z)",
                  "browsers use the pattern too: write it with plain groups and no flags")
         return None
+    problem = browser_regex_problem(pattern)
+    if problem:
+        file.add(line, where, f"browsers cannot use this pattern: it {problem}",
+                 "browsers read patterns strictly (the `v` flag) and would silently check nothing")
+        return None
     return pattern
+
+
+_CLASS_RESERVED_ESCAPES = set("-&!#%,:;<=>@`~")  # escapable inside [...] in `v` mode only
+_SYNTAX = set("^$\\.*+?()[]{}|/")
+_DOUBLE_PUNCTUATORS = set("&!#$%*+,.:;<=>?@^`~")
+
+
+def browser_regex_problem(pattern: str) -> str | None:
+    """What makes a Python-valid pattern fail in an HTML pattern attribute, or None.
+
+    Browsers compile `pattern` with the `v` flag, which is stricter than Python: no
+    needless escapes, no lone braces, and '-', '(', ')', '{', '}', '/', '|' escaped inside [...].
+    Doubled punctuation inside [...] is refused too: '&&' there even means set intersection.
+    """
+    i, in_class, class_start = 0, False, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            n = pattern[i + 1:i + 2]
+            if not n:
+                return "ends with a lone backslash"
+            if not (n.isalnum() or n in _SYNTAX or (in_class and n in _CLASS_RESERVED_ESCAPES)):
+                return f"escapes '{n}' needlessly; remove the backslash"
+            i += 2
+            continue
+        if in_class:
+            if c == "]":
+                in_class = False
+            elif c in "()[{}/|":
+                return f"has an unescaped '{c}' inside [...]; write \\{c}"
+            elif c == "-" and (i == class_start or pattern[i + 1:i + 2] == "]"):
+                return "has a '-' at the edge of [...]; write \\-"
+            elif c in _DOUBLE_PUNCTUATORS and pattern[i + 1:i + 2] == c:
+                return f"has '{c}{c}' inside [...]; escape one of them"
+        elif c == "[":
+            in_class = True
+            class_start = i + 2 if pattern[i + 1:i + 2] == "^" else i + 1
+        elif c == "{":
+            quantifier = re.match(r"\{[0-9]+(,[0-9]*)?\}", pattern[i:])
+            if not quantifier:
+                return "has a '{' that is not a repetition like {2,5}; write \\{"
+            i += len(quantifier.group())
+            continue
+        elif c == "}":
+            return "has a lone '}'; write \\}"
+        i += 1
+    return None
 
 
 def _parse_options(file: _File, fm: _Map, where: str) -> tuple[Option, ...]:

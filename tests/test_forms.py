@@ -216,6 +216,9 @@ def test_a_minimal_definition_loads(tmp_path):
      r"\(.+\); fix the pattern"),
     ("version: {type: text, label: V, pattern: '(?P<major>[0-9]+)', pattern_message: x}\n",
      r"forms/xcally\.yml:8: request_types\.bug-report\.fields\.version\.pattern: uses Python-only"),
+    ("phone: {type: text, label: Phone, pattern: '[0-9 ()]+', pattern_message: x}\n",
+     r"fields\.phone\.pattern: browsers cannot use this pattern: it has an unescaped '\(' inside \[\.\.\.\]; "
+     r"write \\\(; browsers read patterns strictly"),
     ("version: {type: text, label: Version, pattern: '[0-9]+'}\n",
      r"fields\.version\.pattern_message: missing; add 'pattern_message:'"),
     ("channels: {type: multiselect, label: Channels, options: [a]}\n",

@@ -18,11 +18,11 @@
     return new URL(base, window.location.href).href;
   }
 
-  // The service answers at the same origin unless the site was built with an API base URL.
-  function apiBase(form) {
+  // Like the other kbgen scripts: <meta name="kbgen-api"> + "/api/...", this origin when it is empty.
+  function apiUrl(path) {
     var meta = document.querySelector('meta[name="kbgen-api"]');
-    var api = meta && meta.content ? meta.content.trim() : "";
-    return api ? api.replace(/\/+$/, "") + "/" : siteRoot(form);
+    var api = meta ? (meta.getAttribute("content") || "").trim().replace(/\/+$/, "") : "";
+    return api + path;
   }
 
   function crossOrigin(url) {
@@ -236,7 +236,7 @@
     Array.prototype.forEach.call(form.querySelectorAll('input[type="file"]'), function (el) {
       if (!el.disabled && el.files && !el.files.length) data.delete(el.name);
     });
-    var url = apiBase(form) + "api/tickets";
+    var url = apiUrl("/api/tickets");
     var headers = { "Accept": "application/json" };
     var token = cookie("kbgen_csrf");
     if (token) headers["X-CSRF-Token"] = token;
@@ -350,7 +350,7 @@
       if (q.length < SUGGEST_MIN_CHARS) { hide(); return; }
       controller = typeof AbortController === "function" ? new AbortController() : null;
       var params = new URLSearchParams({ q: q, product: form.getAttribute("data-product") || "", limit: "3" });
-      var url = apiBase(form) + "api/search?" + params.toString();
+      var url = apiUrl("/api/search?" + params.toString());
       fetch(url, {
         headers: { "Accept": "application/json" },
         credentials: crossOrigin(url) ? "include" : "same-origin",
@@ -378,7 +378,7 @@
     form.setAttribute("data-kbgen-ready", "1");
     form.classList.add("kbgen-form--js");
     form.noValidate = true;  // errors are shown inline and in the summary, the same way as the server's
-    form.action = apiBase(form) + "api/tickets";
+    form.action = apiUrl("/api/tickets");
     var key = form.querySelector('input[name="idempotency_key"]');
     if (key && !key.value) key.value = uuid();  // kept for retries of this page, so one ticket is created
     refreshConditions(form);
