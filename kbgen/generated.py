@@ -15,6 +15,7 @@ class GeneratedPage:
     hide: tuple[str, ...] = ("toc",)
     template: str | None = None  # theme template, when the page needs more than the body
     searchable: bool = False
+    in_nav: bool = True  # False for utility pages (sign in, search results, one ticket)
 
     def source(self) -> str:
         """The Markdown source MkDocs reads: front matter only; the plugin supplies the body."""

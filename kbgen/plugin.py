@@ -15,6 +15,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 
+from kbgen.catalog import ARTICLE_TYPES, PRODUCTS
 from kbgen.check import ContentRules, check_articles
 from kbgen.content import Article, parse_article
 from kbgen.generated import GeneratedPage
@@ -117,6 +118,11 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
             pages.append(search_page())
         return pages
 
+    def on_nav(self, nav, *, config, files):
+        """Portal names for the tabs and sections; kbgen's utility pages stay out of the menus."""
+        nav.items = _portal_nav(nav.items, self.generated)
+        return nav
+
     def _start_index(self) -> None:
         self.indexer, self.changed = None, []
         if not self.search_enabled:
@@ -168,6 +174,56 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
         if self.indexer is not None:
             self.indexer.abort()
             self.indexer = None
+
+
+# Top-level order of the portal's tabs; other folders keep MkDocs' order after these.
+_TAB_ORDER = ("index.md", "kb", "wiki", "license", "support", "requests",
+              *(p.slug for p in PRODUCTS), *(t.slug for t in ARTICLE_TYPES), "installation", "technical")
+_SECTION_TITLES = {"kb": "Knowledge Base", "wiki": "Advanced Wiki", "technical": "Technical resources",
+                   "support": "Contact us", "requests": "My requests",
+                   **{p.slug: p.name for p in PRODUCTS}, **{t.slug: t.label for t in ARTICLE_TYPES}}
+
+
+def _folder(item) -> str | None:
+    """The docs folder a nav section stands for (MkDocs titles it from the folder name)."""
+    page = next((p for p in _pages(item)), None)
+    if page is None:
+        return None
+    parts = page.file.src_uri.split("/")
+    depth = 0
+    parent = item.parent
+    while parent is not None:
+        depth, parent = depth + 1, parent.parent
+    return parts[depth] if len(parts) > depth + 1 else None
+
+
+def _pages(item):
+    if getattr(item, "is_page", False):
+        yield item
+    for child in getattr(item, "children", None) or []:
+        yield from _pages(child)
+
+
+def _portal_nav(items: list, generated: dict) -> list:
+    kept = []
+    for item in items:
+        if getattr(item, "is_page", False) and item.file.src_uri in generated \
+                and not generated[item.file.src_uri].in_nav:
+            continue
+        if getattr(item, "is_section", False):
+            item.children = _portal_nav(item.children, generated)
+            if not item.children:
+                continue
+            folder = _folder(item)
+            if folder in _SECTION_TITLES:
+                item.title = _SECTION_TITLES[folder]
+        kept.append(item)
+
+    def rank(item) -> int:
+        key = item.file.src_uri if getattr(item, "is_page", False) else _folder(item)
+        return _TAB_ORDER.index(key) if key in _TAB_ORDER else len(_TAB_ORDER)
+
+    return sorted(kept, key=rank)
 
 
 def _has(module: str) -> bool:
