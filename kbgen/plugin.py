@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 from pathlib import Path
 
 from mkdocs.config import base
@@ -67,7 +68,7 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
         docs_dir = Path(config.docs_dir)
         self.articles.clear()
         for file in files.documentation_pages():
-            self.articles[file.src_uri] = parse_article(file.src_uri, file.content_string, self.rules.required)
+            self.articles[file.src_uri] = _parsed(file, self.rules.required)
         other_files = {f.src_uri for f in files if not f.is_documentation_page()}
         problems = check_articles(list(self.articles.values()), self.rules, other_files)
         for problem in problems:
@@ -224,6 +225,24 @@ def _portal_nav(items: list, generated: dict) -> list:
         return _TAB_ORDER.index(key) if key in _TAB_ORDER else len(_TAB_ORDER)
 
     return sorted(kept, key=rank)
+
+
+# Parsed front matter by source file, kept across the rebuilds of one `kbgen preview`
+# (MkDocs makes new plugin objects for each rebuild, so this lives at module level).
+_PARSED: dict[tuple[str, tuple[str, ...]], tuple[int, int, Article]] = {}
+
+
+def _parsed(file: File, required: tuple[str, ...]) -> Article:
+    if file.abs_src_path is None:
+        return parse_article(file.src_uri, file.content_string, required)
+    stat = os.stat(file.abs_src_path)
+    key = (file.abs_src_path, required)
+    cached = _PARSED.get(key)
+    if cached and cached[:2] == (stat.st_mtime_ns, stat.st_size):
+        return cached[2]
+    article = parse_article(file.src_uri, file.content_string, required)
+    _PARSED[key] = (stat.st_mtime_ns, stat.st_size, article)
+    return article
 
 
 def _has(module: str) -> bool:
