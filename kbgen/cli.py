@@ -128,6 +128,29 @@ cli.add_command(_servers)  # kbgen servers import|list
 cli.add_command(_mail)  # kbgen mail send-pending
 
 
+@cli.command()
+@click.option("--inventory", type=click.Path(dir_okay=False, path_type=Path), default=Path("demo/servers.yml"),
+              show_default=True, help="Demo server inventory to import when present.")
+def demo(inventory: Path) -> None:
+    """Create the demo organizations and logins (idempotent) and print them."""
+    from kbgen import migrations
+    from kbgen.db import make_engine, make_sessionmaker
+    from kbgen.demo import ensure_demo
+    from kbgen.settings import Settings
+
+    settings = Settings.from_env(".")
+    engine = make_engine(settings.database_url)
+    migrations.upgrade(engine)
+    with make_sessionmaker(engine).begin() as db:
+        logins = ensure_demo(db, inventory)
+    engine.dispose()
+    click.echo(f"Demo database: {settings.database_url}")
+    click.echo("Demo logins (local demo only):")
+    for login in logins:
+        click.echo(f"  {login.role:<9} {login.email:<28} password: {login.password:<15} ({login.organization})")
+    click.echo(f"Portal: {settings.public_url}/   Emails are written to {settings.mail_dir}/ unless KBGEN_SMTP_URL is set.")
+
+
 def main() -> None:
     cli(prog_name="kbgen")
 
