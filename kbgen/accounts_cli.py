@@ -1,26 +1,32 @@
 """`kbgen orgs ...`, `kbgen users ...` and `kbgen db upgrade`: thin Click wrappers over kbgen.accounts
-and kbgen.migrations, on the database of Settings.from_env(".") (KBGEN_DATABASE_URL, KBGEN_DATA_DIR)."""
+and kbgen.migrations, on the database of Settings.from_env(".") (KBGEN_DATABASE_URL, KBGEN_DATA_DIR).
+
+SQLAlchemy is imported inside the commands: every `kbgen` command loads this module, and
+`kbgen build` should not wait for a database library it does not use.
+"""
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import click
-from sqlalchemy.orm import Session
 
-from kbgen import accounts, migrations
-from kbgen.db import make_engine, make_sessionmaker
 from kbgen.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 @contextmanager
-def _database(*, upgrade: bool = True) -> Iterator[Session]:
+def _database() -> Iterator[Session]:
     """One transaction on the configured database, brought up to date first so a fresh install just works."""
+    from kbgen import accounts, migrations
+    from kbgen.db import make_engine, make_sessionmaker
+
     settings = Settings.from_env(".")
     engine = make_engine(settings.database_url)
     try:
-        if upgrade:
-            migrations.upgrade(engine)
+        migrations.upgrade(engine)
         with make_sessionmaker(engine).begin() as db:
             yield db
     except accounts.AccountError as exc:
@@ -46,6 +52,8 @@ def orgs() -> None:
 @click.argument("name")
 def orgs_add(name: str) -> None:
     """Add an organization called NAME."""
+    from kbgen import accounts
+
     with _database() as db:
         org = accounts.add_organization(db, name)
         click.echo(f"Added organization {org.name!r} (id {org.id}).")
@@ -54,6 +62,8 @@ def orgs_add(name: str) -> None:
 @orgs.command("list")
 def orgs_list() -> None:
     """List organizations and how many users each has."""
+    from kbgen import accounts
+
     with _database() as db:
         rows = [(str(org.id), org.name, str(count)) for org, count in accounts.list_organizations(db)]
     if not rows:
@@ -70,12 +80,16 @@ def users() -> None:
 @users.command("add")
 @click.option("--org", "organization", required=True, help="The organization's name (see 'kbgen orgs list').")
 @click.option("--email", required=True, help="Sign-in email; unique across the portal.")
-@click.option("--role", required=True, type=click.Choice(accounts.ROLES),
-              help="customer or partner (opens requests), agent (the support team).")
+@click.option("--role", required=True, metavar="ROLE",
+              help="customer or partner (their organization's requests) or agent (the support team).")
 @click.option("--name", default="", help="Name shown in the portal header and on requests.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
 def users_add(organization: str, email: str, role: str, name: str, password_stdin: bool) -> None:
     """Add a user who can sign in; asks for the password unless --password-stdin."""
+    from kbgen import accounts
+
+    if role not in accounts.ROLES:  # before the password prompt, not after it
+        raise click.BadParameter(f"{role!r} is not one of {', '.join(accounts.ROLES)}", param_hint="'--role'")
     if password_stdin:
         password = click.get_text_stream("stdin").readline().rstrip("\r\n")
         if not password:
@@ -91,6 +105,8 @@ def users_add(organization: str, email: str, role: str, name: str, password_stdi
 @click.option("--org", "organization", default=None, help="Only this organization's users.")
 def users_list(organization: str | None) -> None:
     """List users with their organization, role and last sign-in."""
+    from kbgen import accounts
+
     with _database() as db:
         rows = [(str(u.id), u.email, u.name, u.role, u.organization.name,
                  f"{u.last_login_at:%Y-%m-%d %H:%M} UTC" if u.last_login_at else "never")
@@ -109,6 +125,9 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Create or upgrade the database schema; keeps existing data. Safe to run while the service runs."""
+    from kbgen import migrations
+    from kbgen.db import make_engine
+
     settings = Settings.from_env(".")
     engine = make_engine(settings.database_url)
     try:
