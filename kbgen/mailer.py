@@ -162,6 +162,11 @@ def build_message(row: Outbox, settings: Settings) -> EmailMessage:
     return message
 
 
+def _clock(now: dt.datetime) -> dt.datetime:
+    """The time to write leases and retries from: `now` (a test's or a pass's start), or later if time moved on."""
+    return max(now, utcnow())
+
+
 class OutboxSender:
     """Sends due outbox rows; `send_due()` once, or `start()` a background thread."""
 
@@ -205,13 +210,29 @@ class OutboxSender:
             for row_id in candidates:
                 result = session.execute(
                     update(Outbox).where(Outbox.id == row_id, self._due(now))
-                    .values(status=SENDING, claimed_by=self.name, claimed_until=now + self.lease,
+                    .values(status=SENDING, claimed_by=self.name, claimed_until=_clock(now) + self.lease,
                             attempts=Outbox.attempts + 1)
                     .execution_options(synchronize_session=False))
                 session.commit()  # commit each claim so a racing sender sees it at once
                 if result.rowcount == 1:
                     claimed.append(row_id)
         return claimed, len(candidates) == self.batch
+
+    def _renew(self, row_id: int, now: dt.datetime) -> Outbox | None:
+        """The row, if this sender still holds it, with a fresh lease covering the send about to start.
+
+        A batch is claimed at once but sent one by one; without this, a slow batch could
+        outlive the lease and another sender would send its last rows a second time.
+        An expired lease nobody took over is still ours: taking over rewrites claimed_by,
+        and the database orders that UPDATE and this one.
+        """
+        with self.sessionmaker() as session:
+            result = session.execute(
+                update(Outbox).where(Outbox.id == row_id, Outbox.status == SENDING, Outbox.claimed_by == self.name)
+                .values(claimed_until=_clock(now) + self.lease)
+                .execution_options(synchronize_session=False))
+            session.commit()
+            return session.get(Outbox, row_id) if result.rowcount == 1 else None
 
     def backoff(self, attempts: int) -> dt.timedelta:
         """Exponential with jitter, so a crowd of failed emails does not retry in lockstep."""
@@ -228,7 +249,7 @@ class OutboxSender:
                 give_up = permanent or attempts >= self.max_attempts
                 values = dict(status=FAILED if give_up else PENDING, claimed_until=None,
                               last_error=f"attempt {attempts}: {error.__class__.__name__}: {error}"[:2000],
-                              next_attempt_at=now if give_up else now + self.backoff(attempts))
+                              next_attempt_at=now if give_up else _clock(now) + self.backoff(attempts))
             session.execute(update(Outbox).where(mine).values(**values)
                             .execution_options(synchronize_session=False))
             session.commit()
@@ -242,11 +263,10 @@ class OutboxSender:
                 while True:
                     claimed, more = self._claim(now)
                     for row_id in claimed:
-                        with self.sessionmaker() as session:
-                            row = session.get(Outbox, row_id)
-                            if row is None:  # deleted by an operator meanwhile
-                                continue
-                            message = build_message(row, self.settings)
+                        row = self._renew(row_id, now)
+                        if row is None:  # the lease ran out during a slow batch and another sender has it
+                            continue
+                        message = build_message(row, self.settings)
                         try:
                             self.transport.send(message)
                         except PermanentError as exc:

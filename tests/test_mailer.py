@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from conftest import SmtpSink
 from kbgen import migrations
 from kbgen.db import make_engine, make_sessionmaker
-from kbgen.mailer import OutboxSender
+from kbgen.mailer import OutboxSender, SmtpTransport
 from kbgen.notifications import FAILED, PENDING, SENDING, SENT, Outbox, notify, utcnow
 from kbgen.settings import Settings
 
@@ -90,7 +90,7 @@ def test_email_queued_while_smtp_is_down_is_sent_when_it_is_back(db, tmp_path, d
     sender = OutboxSender(db, make_settings(tmp_path, database_url, server.url), base_delay=60)
     [row_id] = enqueue(db)
 
-    now = utcnow()
+    now = utcnow() + dt.timedelta(minutes=1)  # ahead of the clock, so the delays below are exact
     assert sender.send_due(now) == 0
     waiting = row(db, row_id)
     assert waiting.status == PENDING and waiting.attempts == 1
@@ -114,7 +114,7 @@ def test_retries_back_off_exponentially_then_give_up_keeping_the_row(db, tmp_pat
     server = SmtpSink()
     sender = OutboxSender(db, make_settings(tmp_path, database_url, server.url), base_delay=10, max_attempts=4)
     [row_id] = enqueue(db)
-    now = utcnow()
+    now = utcnow() + dt.timedelta(minutes=1)
     delays = []
     for _ in range(3):
         sender.send_due(now)
@@ -150,6 +150,40 @@ def test_an_email_whose_sender_died_is_sent_after_the_lease(db, tmp_path, databa
     assert sender.send_due(now + dt.timedelta(seconds=301)) == 1
     assert len(smtp_server.messages) == 1
     assert row(db, row_id).status == SENT
+
+
+def test_a_batch_slower_than_its_lease_is_still_sent_once_when_nobody_took_over(db, tmp_path, database_url,
+                                                                              smtp_server):
+    ids = enqueue(db, 3)
+    sender = OutboxSender(db, make_settings(tmp_path, database_url, smtp_server.url), lease=0.001, batch=3)
+    assert sender.send_due() == 3
+    assert sorted(int(m["X-Kbgen-Outbox-Id"]) for m in smtp_server.messages) == ids
+
+
+def test_a_sender_skips_rows_another_sender_took_over(db, tmp_path, database_url, smtp_server):
+    first, second = enqueue(db, 2)
+    settings = make_settings(tmp_path, database_url, smtp_server.url)
+    now = utcnow() + dt.timedelta(minutes=1)
+    other = OutboxSender(db, settings, lease=300)
+    taken = []
+
+    class Sink(SmtpTransport):
+        """The real SMTP transport; while it sends the first row, another replica takes the second."""
+
+        def send(self, message):
+            if not taken:
+                with db() as session:  # the batch's lease on the second row has run out...
+                    session.execute(update(Outbox).where(Outbox.id == second)
+                                    .values(claimed_until=now - dt.timedelta(seconds=1)))
+                    session.commit()
+                taken.append(other.send_due(now))  # ...and the other replica sends it
+            super().send(message)
+
+    slow = OutboxSender(db, settings, lease=300, batch=2, transport=Sink(smtp_server.url))
+    assert slow.send_due(now) == 1
+    assert taken == [1]
+    assert sorted(int(m["X-Kbgen-Outbox-Id"]) for m in smtp_server.messages) == [first, second]
+    assert {row(db, first).status, row(db, second).status} == {SENT}
 
 
 def test_a_refused_recipient_fails_at_once_and_others_still_go(db, tmp_path, database_url, smtp_server):
