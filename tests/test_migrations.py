@@ -82,11 +82,11 @@ def test_an_upgrade_keeps_the_data_and_signed_in_sessions(engine):
         accounts.add_user(db, organization="Acme Telecom", email="bob@acme.example", role="partner",
                           password=PASSWORD)
     # Tables of model modules that arrived after release 1 are created too.
-    for table in Base_tables_outside_accounts():
+    for table in tables_outside_accounts():
         assert inspect(engine).has_table(table)
 
 
-def Base_tables_outside_accounts() -> list[str]:
+def tables_outside_accounts() -> list[str]:
     from kbgen.db import Base
 
     migrations.import_models()
