@@ -280,6 +280,8 @@ def notify(session: Session, settings: Settings, event: str, ticket: Any, actor:
     session.add_all(rows)
     session.flush()
     for row in rows:
+        # The row id makes it unique here; the random part keeps it unique after a database is
+        # recreated and ids start again (mail providers silently drop a Message-ID seen before).
         row.message_id = f"<outbox.{row.id}.{secrets.token_hex(6)}@{domain}>"
     session.flush()
     # Tells an OutboxSender listening on this session's commits to wake up now.
