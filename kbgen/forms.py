@@ -20,7 +20,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit
 
 import yaml
@@ -854,6 +854,26 @@ def _missing_message(f: Field) -> str:
     return "This field is required."
 
 
+FORM_KEYS = ("product", "request_type", "priority", "idempotency_key")
+
+
+def body_from_form(pairs: Iterable[tuple[str, Any]], attachments: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """The JSON-shaped body `validate` takes, from a posted form's (name, value) pairs.
+
+    The pages name inputs `fields.<name>` (repeated for multi-selects) and `files.<name>`;
+    file parts are skipped here: pass their count per field name in `attachments`.
+    """
+    body: dict[str, Any] = {"fields": {}, "attachments": dict(attachments or {})}
+    for name, value in pairs:
+        if not isinstance(value, str):
+            continue
+        if name.startswith("fields."):
+            body["fields"].setdefault(name[len("fields."):], []).append(value)
+        elif name in FORM_KEYS:
+            body.setdefault(name, value)
+    return body
+
+
 # --------------------------------------------------------------------------- the catalog
 
 
@@ -875,11 +895,12 @@ class FormCatalog:
         form = self.forms.get(product) if isinstance(product, str) else None
         rtype = None
         if form is None:
-            errors.append(FieldError("product", f"Unknown product {product!r}; use one of: {', '.join(self.forms)}."))
+            errors.append(FieldError("product", f"Unknown product {_short(repr(product))}; use one of: "
+                                     f"{', '.join(self.forms)}."))
         else:
             rtype = form.request_types.get(rtype_slug) if isinstance(rtype_slug, str) else None
             if rtype is None:
-                errors.append(FieldError("request_type", f"Unknown request type {rtype_slug!r} for "
+                errors.append(FieldError("request_type", f"Unknown request type {_short(repr(rtype_slug))} for "
                                          f"{form.product.name}; use one of: {', '.join(form.request_types)}."))
         priority, error = _one_text(data.get("priority"))
         if error or priority not in PRIORITY_SLUGS:
@@ -902,12 +923,13 @@ class FormCatalog:
             f = rtype.fields.get(name) if isinstance(name, str) else None
             if f is None or f.type == "attachments":
                 hint = " Files go in files.<name>." if f is not None else ""
-                errors.append(FieldError(f"fields.{name}", f"Unknown field {str(name)!r} for "
+                errors.append(FieldError(f"fields.{_short(str(name))}", f"Unknown field {_short(repr(str(name)))} for "
                                          f"{form.product.name} {rtype.title.lower()}.{hint}"))
         for name in counts:
             f = rtype.fields.get(name) if isinstance(name, str) else None
             if f is None or f.type != "attachments":
-                errors.append(FieldError(f"files.{name}", f"{str(name)!r} is not an attachments field of this form."))
+                errors.append(FieldError(f"files.{_short(str(name))}",
+                                          f"{_short(repr(str(name)))} is not an attachments field of this form."))
 
         cleaned: dict[str, Any] = {}
         problems: dict[str, str] = {}

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from kbgen.catalog import PRODUCTS, SOFTWARE
-from kbgen.forms import (PRIORITIES, PRIORITY_RULE, FormDefinitionError, SubmissionInvalid, check_forms,
-                         load_catalog)
+from kbgen.forms import (PRIORITIES, PRIORITY_RULE, FormDefinitionError, SubmissionInvalid, body_from_form,
+                         check_forms, load_catalog)
 
 REPO = Path(__file__).resolve().parent.parent
 FORMS = REPO / "forms"
@@ -350,6 +350,22 @@ def test_a_valid_submission_is_cleaned(sample):
         "started": "2026-03-01", "needs_access": "no"}
     assert submission.consents == []
     assert submission.attachment_fields == ["logs", "screenshots"]
+
+
+def test_a_posted_form_becomes_the_body_validate_takes(sample):
+    pairs = [("product", "xcally"), ("request_type", "bug-report"), ("priority", "low"),
+             ("idempotency_key", "0f8b5c1e-1f7a-4e59-9a43-3f2b8f0f6a11"), ("fields.summary", "Calls drop"),
+             ("fields.description", "Every inbound call drops."), ("fields.version", "3.41.2"),
+             ("fields.deployment", "cloud"), ("fields.channels", "voice"), ("fields.channels", "chat"),
+             ("fields.needs_access", "yes"), ("fields.host", "pbx.example.com"),
+             ("fields.access_consent", "yes"), ("files.screenshots", object()), ("csrf", "ignored")]
+    body = body_from_form(pairs, {"screenshots": 1})
+    assert body["priority"] == "low" and body["attachments"] == {"screenshots": 1}
+    submission = sample.validate(body)
+    assert submission.values["channels"] == ["voice", "chat"] and submission.consents[0].version == "2026-01"
+    # An unticked consent checkbox is simply absent from a posted form.
+    unticked = body_from_form([p for p in pairs if p[0] != "fields.access_consent"], {"screenshots": 1})
+    assert set(errors_of(sample, unticked)) == {"fields.access_consent"}
 
 
 def test_multipart_shapes_are_accepted(sample):
