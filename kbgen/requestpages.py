@@ -15,7 +15,7 @@ from kbgen.generated import GeneratedPage
 
 LIST_PAGE = "requests/index.md"
 TICKET_PAGE = "requests/ticket/index.md"
-SIGN_IN_PAGE = "account/login/"  # kbgen.accountpages
+SIGN_IN_PAGE = "login/"  # kbgen.accountpages; the script adds ?next=
 
 SORT_CHOICES = (
     ("-created", "Newest first"),
@@ -150,6 +150,7 @@ def render_ticket(root: str) -> str:
 
 def request_pages() -> list[GeneratedPage]:
     return [
-        GeneratedPage(LIST_PAGE, "Requests", render_list),
-        GeneratedPage(TICKET_PAGE, "Request", render_ticket),
+        GeneratedPage(LIST_PAGE, "Requests", render_list, hide=("toc", "navigation")),
+        # One shell for every ticket: the service answers /requests/<KEY>/ with it.
+        GeneratedPage(TICKET_PAGE, "Request", render_ticket, hide=("toc", "navigation"), in_nav=False),
     ]

@@ -1,0 +1,420 @@
+/* kbgen requests pages (made by kbgen/requestpages.py): the organization's requests and one request.
+ *
+ * The pages are static shells; everything here comes from the service's /api/tickets, for the
+ * signed-in user. Text is always set with textContent; the only HTML inserted is a comment's
+ * body, which the service renders from Markdown with raw HTML escaped and links checked.
+ * The script is loaded on every page and does nothing where there is no requests page, except
+ * carrying a "?related=KEY" follow-up link into the ticket form it leads to.
+ */
+(function () {
+  "use strict";
+
+  var KEY_RE = /^[A-Za-z]{1,10}-[0-9]{1,10}$/;
+
+  function siteRoot() {
+    var meta = document.querySelector('meta[name="kbgen-root"]');
+    return new URL((meta && meta.content) || "./", window.location.href).href;
+  }
+
+  // <meta name="kbgen-api"> holds the service's URL prefix; empty means this origin.
+  function apiUrl(path) {
+    var meta = document.querySelector('meta[name="kbgen-api"]');
+    var api = meta ? (meta.getAttribute("content") || "").trim().replace(/\/+$/, "") : "";
+    return api + path;
+  }
+
+  function cookie(name) {
+    var parts = document.cookie ? document.cookie.split("; ") : [];
+    for (var i = 0; i < parts.length; i++) {
+      var eq = parts[i].indexOf("=");
+      if (parts[i].slice(0, eq) === name) return decodeURIComponent(parts[i].slice(eq + 1));
+    }
+    return "";
+  }
+
+  function request(method, path, body) {
+    var url = apiUrl(path);
+    var headers = { "Accept": "application/json" };
+    var options = {
+      method: method, headers: headers,
+      credentials: new URL(url, window.location.href).origin === window.location.origin ? "same-origin" : "include"
+    };
+    if (method !== "GET") {
+      var token = cookie("kbgen_csrf");
+      if (token) headers["X-CSRF-Token"] = token;
+      if (body instanceof FormData) {
+        options.body = body;
+      } else if (body !== undefined) {
+        headers["Content-Type"] = "application/json";
+        options.body = JSON.stringify(body);
+      }
+    }
+    return fetch(url, options).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        return { status: response.status, ok: response.ok, data: data };
+      });
+    }, function () {
+      return { status: 0, ok: false, data: { detail: "The support service cannot be reached. Check your connection and try again." } };
+    });
+  }
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      if (name === "text") node.textContent = attrs[name];
+      else if (attrs[name] !== null && attrs[name] !== undefined) node.setAttribute(name, attrs[name]);
+    });
+    (children || []).forEach(function (child) {
+      if (child) node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return node;
+  }
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+    return node;
+  }
+
+  function when(iso) {
+    if (!iso) return "";
+    var date = new Date(iso);
+    if (isNaN(date.getTime())) return iso;
+    return date.toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  }
+
+  function timeEl(iso) {
+    return el("time", { datetime: iso, text: when(iso) });
+  }
+
+  function statusChip(status) {
+    return el("span", { "class": "kbgen-status", "data-status-slug": status.slug, title: status.meaning, text: status.name });
+  }
+
+  function showError(box, message) {
+    if (!box) return;
+    box.textContent = message || "";
+    box.hidden = !message;
+  }
+
+  function signInNeeded(page) {
+    var box = document.querySelector("[data-kbgen-signin]");
+    var link = document.querySelector("[data-kbgen-signin-link]");
+    if (link) {
+      link.href = siteRoot() + "login/?next=" + encodeURIComponent(location.pathname + location.search);
+    }
+    if (box) box.hidden = false;
+    page.hidden = true;
+  }
+
+  function showAgentControls(scope, isAgent) {
+    Array.prototype.forEach.call(scope.querySelectorAll("[data-kbgen-agent-only]"), function (node) {
+      node.hidden = !isAgent;
+    });
+  }
+
+  function fillPeople(select, people, selected, keepFirst) {
+    while (select.options.length > keepFirst) select.remove(keepFirst);
+    people.forEach(function (person) {
+      var option = el("option", { value: String(person.id), text: person.name + (person.email ? " <" + person.email + ">" : "") });
+      if (String(person.id) === String(selected) || (selected && person.email === selected)) option.selected = true;
+      select.appendChild(option);
+    });
+    if (selected === "none") select.value = "none";
+  }
+
+  /* --------------------------------------------------------------- the list */
+
+  function setupList(page) {
+    var form = page.querySelector("[data-kbgen-filters]");
+    var params = new URLSearchParams(location.search);
+    Array.prototype.forEach.call(form.elements, function (control) {
+      if (!control.name || !params.has(control.name)) return;
+      if (control.type === "checkbox") control.checked = params.get(control.name) === control.value;
+      else if (control.tagName !== "SELECT" || control.querySelector('option[value="' + CSS.escape(params.get(control.name)) + '"]')) {
+        control.value = params.get(control.name);
+      }
+    });
+    // Empty filters stay out of the address, so a shared link says only what was chosen.
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var query = new URLSearchParams();
+      Array.prototype.forEach.call(form.elements, function (control) {
+        if (!control.name || control.disabled) return;
+        if (control.type === "checkbox") { if (control.checked) query.set(control.name, control.value); }
+        else if (control.value && !(control.name === "sort" && control.value === "-created")) query.set(control.name, control.value);
+      });
+      var search = query.toString();
+      location.assign(location.pathname + (search ? "?" + search : ""));
+    });
+
+    var query = new URLSearchParams();
+    ["q", "status", "product", "priority", "requester", "assignee", "sort", "page", "organization"].forEach(function (name) {
+      if (params.get(name)) query.set(name, params.get(name));
+    });
+    if (params.get("mine") === "1") query.set("mine", "true");
+    request("GET", "/api/tickets?" + query.toString()).then(function (answer) {
+      if (answer.status === 401) return signInNeeded(page);
+      if (!answer.ok) {
+        showError(document.querySelector("[data-kbgen-error]"), answer.data.detail || "The requests could not be loaded.");
+        page.hidden = false;
+        return;
+      }
+      renderList(page, answer.data, params);
+    });
+  }
+
+  function renderList(page, data, params) {
+    var isAgent = data.viewer && data.viewer.role === "agent";
+    page.hidden = false;
+    showAgentControls(page, isAgent);
+    var org = page.querySelector("[data-kbgen-org]");
+    if (org) org.textContent = data.organization ? data.organization.name : "every organization";
+    fillPeople(page.querySelector("[data-kbgen-requesters]"), data.requesters, params.get("requester"), 1);
+    if (isAgent) fillPeople(page.querySelector("[data-kbgen-assignees]"), data.agents, params.get("assignee"), 2);
+
+    var body = clear(page.querySelector("[data-kbgen-table] tbody"));
+    var root = siteRoot();
+    data.items.forEach(function (item) {
+      var who = [el("span", { text: item.requester.name })];
+      if (isAgent) who.push(el("small", { "class": "kbgen-org-name", text: item.organization.name }));
+      body.appendChild(el("tr", { "data-key": item.key }, [
+        el("td", {}, [el("a", { href: root + item.url, text: item.key })]),
+        el("td", {}, [el("a", { href: root + item.url, text: item.summary })]),
+        el("td", { text: item.product.name }),
+        el("td", {}, [statusChip(item.status)]),
+        el("td", { text: item.priority.name }),
+        el("td", {}, who),
+        el("td", {}, [timeEl(item.updated_at)])
+      ]));
+    });
+    var count = page.querySelector("[data-kbgen-count]");
+    if (!data.total) {
+      count.textContent = params.toString() ? "No requests match these filters." : "No requests yet.";
+    } else {
+      var first = (data.page - 1) * data.per_page + 1;
+      var last = Math.min(data.total, first + data.items.length - 1);
+      count.textContent = data.items.length
+        ? "Showing " + first + "–" + last + " of " + data.total + " request" + (data.total === 1 ? "" : "s") + "."
+        : "No requests on this page.";
+    }
+    renderPager(page.querySelector("[data-kbgen-pager]"), data, params);
+  }
+
+  function renderPager(nav, data, params) {
+    clear(nav);
+    if (data.pages <= 1) return;
+    function link(pageNumber, label, rel) {
+      var query = new URLSearchParams(params);
+      query.set("page", String(pageNumber));
+      return el("a", { href: "?" + query.toString(), rel: rel, "class": "md-button", text: label });
+    }
+    if (data.page > 1) nav.appendChild(link(data.page - 1, "← Previous", "prev"));
+    nav.appendChild(el("span", { "class": "kbgen-pager-info", text: "Page " + data.page + " of " + data.pages }));
+    if (data.page < data.pages) nav.appendChild(link(data.page + 1, "Next →", "next"));
+  }
+
+  /* --------------------------------------------------------------- one request */
+
+  function ticketKey() {
+    var match = location.pathname.match(/\/requests\/([^/]+)\/?(?:index\.html)?$/);
+    var key = match ? decodeURIComponent(match[1]) : "";
+    if (!KEY_RE.test(key)) key = new URLSearchParams(location.search).get("key") || "";
+    return KEY_RE.test(key) ? key.toUpperCase() : "";
+  }
+
+  function setupTicket(page) {
+    var key = ticketKey();
+    var errorBox = document.querySelector("[data-kbgen-error]");
+    if (!key) {
+      showError(errorBox, "This address names no request. Open one from the requests list.");
+      return;
+    }
+    var state = { key: key };
+    load(page, state);
+
+    page.querySelector("[data-kbgen-comment]").addEventListener("submit", function (event) {
+      event.preventDefault();
+      sendComment(page, state, event.target);
+    });
+    page.querySelector("[data-kbgen-assign]").addEventListener("submit", function (event) {
+      event.preventDefault();
+      var value = event.target.elements.assignee.value;
+      act(page, state, "PUT", "/assignee", { assignee: value ? Number(value) : null });
+    });
+  }
+
+  function load(page, state) {
+    return request("GET", "/api/tickets/" + encodeURIComponent(state.key)).then(function (answer) {
+      if (answer.status === 401) return signInNeeded(page);
+      if (!answer.ok) {
+        page.hidden = true;
+        showError(document.querySelector("[data-kbgen-error]"), answer.data.detail || "This request could not be loaded.");
+        return;
+      }
+      renderTicket(page, state, answer.data);
+    });
+  }
+
+  function act(page, state, method, suffix, body) {
+    var box = page.querySelector("[data-kbgen-action-error]");
+    showError(box, "");
+    return request(method, "/api/tickets/" + encodeURIComponent(state.key) + suffix, body).then(function (answer) {
+      if (answer.status === 401) return signInNeeded(page);
+      if (!answer.ok) return showError(box, answer.data.detail || "That did not work; reload the page and try again.");
+      renderTicket(page, state, answer.data);
+    });
+  }
+
+  function sendComment(page, state, form) {
+    var box = page.querySelector("[data-kbgen-comment-error]");
+    var data = new FormData(form);
+    var files = form.querySelector('input[type="file"]');
+    if (files && !files.files.length) data.delete("files");
+    if (!String(data.get("text") || "").trim() && !(files && files.files.length)) {
+      return showError(box, "Write a message or attach a file.");
+    }
+    showError(box, "");
+    var button = form.querySelector('button[type="submit"]');
+    button.disabled = true;
+    request("POST", "/api/tickets/" + encodeURIComponent(state.key) + "/comments", data).then(function (answer) {
+      button.disabled = false;
+      if (answer.status === 401) return signInNeeded(page);
+      if (!answer.ok) return showError(box, answer.data.detail || "The comment was not sent; try again.");
+      form.reset();
+      return load(page, state);
+    });
+  }
+
+  function fact(list, label, value) {
+    if (value === null || value === undefined || value === "") return;
+    list.appendChild(el("dt", { text: label }));
+    list.appendChild(el("dd", {}, [typeof value === "string" ? document.createTextNode(value) : value]));
+  }
+
+  function attachmentLinks(items) {
+    return items.map(function (a) {
+      return el("li", {}, [
+        el("a", { href: apiUrl(a.url), download: a.filename, text: a.filename }),
+        el("span", { "class": "kbgen-size", text: " (" + size(a.size) + ")" })
+      ]);
+    });
+  }
+
+  function size(bytes) {
+    if (bytes < 1024) return bytes + " bytes";
+    if (bytes < 1024 * 1024) return (bytes / 1024).toFixed(1) + " KB";
+    return (bytes / 1024 / 1024).toFixed(1) + " MB";
+  }
+
+  function renderTicket(page, state, t) {
+    var isAgent = t.viewer && t.viewer.role === "agent";
+    var root = siteRoot();
+    page.hidden = false;
+    showAgentControls(page, isAgent);
+    document.title = t.key + " " + t.summary;
+    page.querySelector("[data-kbgen-key]").textContent = t.key;
+    page.querySelector("[data-kbgen-summary]").textContent = t.summary;
+    var chip = page.querySelector("[data-kbgen-status]");
+    chip.textContent = t.status.name;
+    chip.setAttribute("data-status-slug", t.status.slug);
+    page.querySelector("[data-kbgen-status-meaning]").textContent = t.status.meaning;
+    Array.prototype.forEach.call(page.querySelectorAll("[data-kbgen-status-help] tr[data-status]"), function (row) {
+      if (row.getAttribute("data-status") === t.status.name) row.setAttribute("aria-current", "true");
+      else row.removeAttribute("aria-current");
+    });
+
+    var facts = clear(page.querySelector("[data-kbgen-facts]"));
+    fact(facts, "Status", statusChip(t.status));
+    fact(facts, "Product", t.product.name);
+    fact(facts, "Request type", t.request_type.name);
+    fact(facts, "Priority", t.priority.name);
+    fact(facts, "Requester", t.requester.name);
+    fact(facts, "Organization", t.organization.name);
+    fact(facts, "Created", timeEl(t.created_at));
+    fact(facts, "Updated", timeEl(t.updated_at));
+    if (isAgent) fact(facts, "Assigned to", t.assignee ? t.assignee.name : "Nobody");
+    if (t.reopen_until) fact(facts, "Can be reopened until", timeEl(t.reopen_until));
+    if (t.related_key) fact(facts, "Follows up", el("a", { href: root + "requests/" + t.related_key + "/", text: t.related_key }));
+
+    var fields = clear(page.querySelector("[data-kbgen-fields]"));
+    t.fields.forEach(function (f) {
+      fields.appendChild(el("dt", { text: f.label }));
+      fields.appendChild(el("dd", { "class": "kbgen-field-value kbgen-field-value--" + f.type, text: f.display }));
+    });
+
+    var files = clear(page.querySelector("[data-kbgen-attachments]"));
+    attachmentLinks(t.attachments).forEach(function (li) { files.appendChild(li); });
+    if (!t.attachments.length) files.appendChild(el("li", { "class": "kbgen-empty", text: "No attachments." }));
+
+    var timeline = clear(page.querySelector("[data-kbgen-timeline]"));
+    t.timeline.forEach(function (entry) { timeline.appendChild(timelineEntry(entry)); });
+    if (!t.timeline.length) timeline.appendChild(el("li", { "class": "kbgen-empty", text: "No comments yet." }));
+
+    var actions = clear(page.querySelector("[data-kbgen-actions]"));
+    t.transitions.forEach(function (move) {
+      var button = el("button", { type: "button", "class": "md-button", "data-to": move.to, text: move.action });
+      button.addEventListener("click", function () { act(page, state, "POST", "/transitions", { to: move.to }); });
+      actions.appendChild(button);
+    });
+
+    var closed = page.querySelector("[data-kbgen-closed]");
+    clear(closed);
+    closed.hidden = !t.closed;
+    if (t.closed) {
+      closed.appendChild(el("p", { text: t.closed.detail }));
+      closed.appendChild(el("a", { "class": "md-button md-button--primary", href: root + t.closed.new_request_url,
+                                  text: "Open a new request about " + t.key }));
+    }
+    page.querySelector("[data-kbgen-comment]").hidden = !t.can_comment;
+    page.querySelector('[data-kbgen-comment] input[name="internal"]').disabled = !t.can_add_internal_note;
+
+    if (isAgent) fillPeople(page.querySelector("[data-kbgen-assign] select"), t.agents, t.assignee ? t.assignee.id : "", 1);
+  }
+
+  function timelineEntry(entry) {
+    var who = entry.author ? entry.author.name : (entry.kind.indexOf("automation") === 0 ? "Automation" : "The support team");
+    var head = el("p", { "class": "kbgen-entry-head" }, [el("strong", { text: who }), " ", timeEl(entry.created_at)]);
+    var item = el("li", { "class": "kbgen-entry kbgen-entry--" + entry.kind, "data-kind": entry.kind }, [head]);
+    if (entry.internal) head.appendChild(el("span", { "class": "kbgen-badge", text: "Internal" }));
+    if (entry.kind === "status") {
+      item.appendChild(el("p", {}, ["Changed the status from ", el("strong", { text: entry.old_status }),
+                                    " to ", el("strong", { text: entry.new_status }), "."]));
+    } else {
+      if (entry.title) item.appendChild(el("p", { "class": "kbgen-entry-title", text: entry.title }));
+      if (entry.html) {
+        var body = el("div", { "class": "kbgen-entry-body" });
+        body.innerHTML = entry.html;  // rendered and sanitized by the service (kbgen.tickets.render_markdown)
+        item.appendChild(body);
+      }
+    }
+    if (entry.attachments && entry.attachments.length) {
+      item.appendChild(el("ul", { "class": "kbgen-attachments" }, attachmentLinks(entry.attachments)));
+    }
+    return item;
+  }
+
+  /* --------------------------------------------------------------- follow-ups */
+
+  // "Open a new request about XC-42" leads to the ticket form with ?related=XC-42: carry it into the post.
+  function carryRelated() {
+    var related = new URLSearchParams(location.search).get("related");
+    if (!related || !KEY_RE.test(related)) return;
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-kbgen-form]"), function (form) {
+      if (form.querySelector('input[name="related_to"]')) return;
+      form.appendChild(el("input", { type: "hidden", name: "related_to", value: related.toUpperCase() }));
+      form.insertBefore(el("p", { "class": "kbgen-notice", text: "This request will refer to " + related.toUpperCase() + "." }),
+                        form.firstChild);
+    });
+  }
+
+  function start() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-kbgen-requests]"), function (page) {
+      if (page.getAttribute("data-kbgen-requests") === "list") setupList(page);
+      else setupTicket(page);
+    });
+    carryRelated();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
