@@ -54,7 +54,8 @@ def _product(form: ProductForm, base: str) -> str:
     intro = f'<p class="kbgen-lead">{_e(form.intro)}</p>' if form.intro else ""
     return (_breadcrumb(base, [("Open a request", "support/")])
             + intro + '<p>What do you need?</p>'
-            + f'<nav class="kbgen-cards kbgen-support-types" aria-label="Request types">{cards}</nav>')
+            + f'<nav class="kbgen-cards kbgen-support-types" data-kbgen-request-types '
+              f'aria-label="Request types">{cards}</nav>')
 
 
 def _breadcrumb(base: str, trail: list[tuple[str, str]]) -> str:
@@ -79,6 +80,9 @@ def render_form(form: ProductForm, rtype: RequestType, base: str,
         f'<input type="hidden" name="request_type" value="{_e(rtype.slug)}">',
         # The script puts a UUID here so a retried submission creates one ticket; without it the server makes one.
         '<input type="hidden" name="idempotency_key" value="">',
+        # A follow-up of a closed request arrives as ?related=XC-42 (tickets.new_request_url); the script copies it.
+        '<input type="hidden" name="related_to" value="" data-kbgen-related>',
+        '<p class="kbgen-related" data-kbgen-related-note hidden></p>',
         '<p class="kbgen-form-note">Fields marked <span class="kbgen-required">(required)</span> must be filled in. '
         'Never write passwords in a request.</p>',
     ]

@@ -124,7 +124,7 @@ def test_every_form_posts_multipart_to_the_intake_and_works_without_javascript(p
         assert form.attrs["method"] == "post" and form.attrs["enctype"] == "multipart/form-data"
         assert form.attrs["action"] == "../../../api/tickets"
         hidden = {i.attrs["name"]: i.attrs["value"] for i in form.find_all("input", type="hidden")}
-        assert hidden == {"product": product, "request_type": rtype, "idempotency_key": ""}
+        assert hidden == {"product": product, "request_type": rtype, "idempotency_key": "", "related_to": ""}
         assert form.find_all("button", type="submit")
 
 

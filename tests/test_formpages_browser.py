@@ -44,17 +44,18 @@ def site(tmp_path_factory):
     """A static site folder served on a loopback port; tests add pages to it."""
     root = tmp_path_factory.mktemp("site")
     shutil.copytree(REPO / "theme" / "assets", root / "assets")
-    catalog = load_catalog(REPO / "forms")
-    [page] = [p for p in support_pages(catalog) if p.src_uri == f"{PAGE_DIR}/index.md"]
-    (root / PAGE_DIR).mkdir(parents=True)
+    pages = {p.src_uri: p for p in support_pages(load_catalog(REPO / "forms"))}
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
 
-    def publish(name: str, api: str = "") -> str:
-        (root / PAGE_DIR / f"{name}.html").write_text(PAGE.format(api=api, body=page.render("../../../")),
-                                                      encoding="utf-8")
-        return f"http://127.0.0.1:{server.server_port}/{PAGE_DIR}/{name}.html"
+    def publish(name: str, api: str = "", folder: str = PAGE_DIR) -> str:
+        """Write the page of support/.../index.md in `folder` as <name>.html; return its URL."""
+        base = "../" * (folder.count("/") + 1)
+        html = PAGE.replace("../../../", base).format(api=api, body=pages[f"{folder}/index.md"].render(base))
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        (root / folder / f"{name}.html").write_text(html, encoding="utf-8")
+        return f"http://127.0.0.1:{server.server_port}/{folder}/{name}.html"
 
     publish.root = root
     yield publish
@@ -82,6 +83,22 @@ def test_conditional_fields_follow_the_answer(site, page):
     page.select_option("#kbf-server_access", "no")
     expect(host).to_be_hidden()
     assert host.is_disabled() and not host.evaluate("el => el.required")
+
+
+def test_a_follow_up_of_a_closed_request_keeps_its_key_to_the_form(site, page):
+    from playwright.sync_api import expect
+
+    page.goto(site("types", folder="support/xcally") + "?related=XC-42")
+    link = page.get_by_role("link", name="Technical issue")
+    assert link.evaluate("a => a.href").endswith("/support/xcally/technical-issue/?related=XC-42")
+
+    page.goto(site("related") + "?related=XC-42")
+    expect(page.get_by_text("This request follows up XC-42.")).to_be_visible()
+    assert page.locator('input[name="related_to"]').input_value() == "XC-42"
+
+    page.goto(site("related") + "?related=%3Cscript%3Ex%3C/script%3E")
+    assert page.locator('input[name="related_to"]').input_value() == ""
+    expect(page.locator("[data-kbgen-related-note]")).to_be_hidden()
 
 
 def test_idempotency_key_is_filled_once_per_page(site, page):

@@ -371,6 +371,37 @@
     });
   }
 
+  /* ---------------------------------------------------------------- follow-ups */
+
+  // "Open a new request" on a closed one links to support/<product>/?related=XC-42.
+  function relatedKey() {
+    var key = new URLSearchParams(window.location.search).get("related") || "";
+    return /^[A-Za-z][A-Za-z0-9]{0,9}-[0-9]{1,10}$/.test(key) ? key.toUpperCase() : "";
+  }
+
+  function carryRelated(nav) {
+    var key = relatedKey();
+    if (!key || nav.getAttribute("data-kbgen-ready")) return;
+    nav.setAttribute("data-kbgen-ready", "1");
+    Array.prototype.forEach.call(nav.querySelectorAll("a[href]"), function (a) {
+      var url = new URL(a.getAttribute("href"), window.location.href);
+      url.searchParams.set("related", key);
+      a.href = url.href;
+    });
+  }
+
+  function showRelated(form) {
+    var key = relatedKey();
+    var input = form.querySelector("[data-kbgen-related]");
+    var note = form.querySelector("[data-kbgen-related-note]");
+    if (!key || !input) return;
+    input.value = key;
+    if (note) {
+      note.textContent = "This request follows up " + key + ".";
+      note.hidden = false;
+    }
+  }
+
   /* ---------------------------------------------------------------- start */
 
   function setup(form) {
@@ -381,6 +412,7 @@
     form.action = apiUrl("/api/tickets");
     var key = form.querySelector('input[name="idempotency_key"]');
     if (key && !key.value) key.value = uuid();  // kept for retries of this page, so one ticket is created
+    showRelated(form);
     refreshConditions(form);
     form.addEventListener("change", function () { refreshConditions(form); });
     form.addEventListener("input", function (ev) {
@@ -393,6 +425,7 @@
 
   function start() {
     Array.prototype.forEach.call(document.querySelectorAll("form[data-kbgen-form]"), setup);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-kbgen-request-types]"), carryRelated);
   }
 
   // Material's instant navigation swaps pages without a reload and announces each one on document$.
