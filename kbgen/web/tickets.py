@@ -440,25 +440,19 @@ async def _read_intake(request: Request, settings: Settings) -> tuple[dict, list
             raise tickets.AttachmentRejected(
                 f"Too many files; at most {settings.max_attachments} are accepted per submission.") from None
         raise HTTPException(400, f"The form post could not be read: {exc}") from None
-    data: dict[str, Any] = {"fields": {}, "attachments": {}}
+    from kbgen.forms import body_from_form
+
     uploads: list[tickets.Upload] = []
-    for name in dict.fromkeys(form.keys()):
-        items = form.getlist(name)
-        if name.startswith("files."):
+    counts: dict[str, int] = {}
+    for name, item in form.multi_items():
+        if name.startswith("files.") and isinstance(item, UploadFile):
             field = name[len("files."):]
-            files = [f for f in items if isinstance(f, UploadFile) and f.filename]
-            data["attachments"][field] = len(files)
-            uploads += [tickets.Upload(f.filename, f.file, f.content_type or "application/octet-stream",
-                                       field, f.size) for f in files]
-            continue
-        texts = [i for i in items if isinstance(i, str)]
-        if name.startswith("fields."):
-            data["fields"][name[len("fields."):]] = texts[0] if len(texts) == 1 else texts
-        elif name in ("product", "request_type", "priority", "idempotency_key", "related_to") and texts:
-            data[name] = texts[0]
-    if not data["attachments"]:
-        del data["attachments"]
-    return data, uploads, form
+            counts.setdefault(field, 0)
+            if item.filename:  # a file input with nothing chosen still sends an empty part
+                counts[field] += 1
+                uploads.append(tickets.Upload(item.filename, item.file, item.content_type or
+                                              "application/octet-stream", field, item.size))
+    return body_from_form(form.multi_items(), counts), uploads, form
 
 
 def _create(request: Request, user: User, submission, idempotency_key, uploads, related):
