@@ -126,6 +126,9 @@ from kbgen.servers_cli import mail as _mail, servers as _servers  # noqa: E402
 
 cli.add_command(_servers)  # kbgen servers import|list
 cli.add_command(_mail)  # kbgen mail send-pending
+from kbgen.tickets_cli import tickets_group as _tickets  # noqa: E402
+
+cli.add_command(_tickets)  # kbgen tickets list|show|move|comment|statuses
 
 
 @cli.command()

@@ -411,10 +411,15 @@ def is_agent(user: User | None) -> bool:
     return user is not None and user.role == workflow.AGENT
 
 
-def get_ticket(session: Session, viewer: User, key: str) -> Ticket:
+def sees_everything(viewer: User | None) -> bool:
+    """Agents, and None: the support team at the command line, trusted by having the database."""
+    return viewer is None or is_agent(viewer)
+
+
+def get_ticket(session: Session, viewer: User | None, key: str) -> Ticket:
     """The ticket, if `viewer` may see it; another organization's ticket is 'not found', never 'forbidden'."""
     query = select(Ticket).where(Ticket.key == str(key).strip().upper())
-    if not is_agent(viewer):
+    if not sees_everything(viewer):
         query = query.where(Ticket.organization_id == viewer.organization_id)
     ticket = session.scalars(query).first()
     if ticket is None:
@@ -423,11 +428,11 @@ def get_ticket(session: Session, viewer: User, key: str) -> Ticket:
 
 
 def visible_events(ticket: Ticket, viewer: User | None) -> list[TicketEvent]:
-    return [e for e in ticket.events if is_agent(viewer) or not e.internal]
+    return [e for e in ticket.events if sees_everything(viewer) or not e.internal]
 
 
 def visible_attachments(ticket: Ticket, viewer: User | None) -> list[Attachment]:
-    return [a for a in ticket.attachments if is_agent(viewer) or not a.internal]
+    return [a for a in ticket.attachments if sees_everything(viewer) or not a.internal]
 
 
 def get_attachment(session: Session, viewer: User, key: str, attachment_id: int) -> Attachment:
@@ -492,11 +497,11 @@ def _user_ids(session: Session, values: Iterable[str]) -> list[int]:
     return ids or [-1]
 
 
-def list_tickets(session: Session, viewer: User, filters: TicketFilter | None = None) -> TicketPage:
+def list_tickets(session: Session, viewer: User | None, filters: TicketFilter | None = None) -> TicketPage:
     """One page of the tickets `viewer` may see: their organization's, or every one for agents."""
     f = filters or TicketFilter()
     query = select(Ticket)
-    if not is_agent(viewer):
+    if not sees_everything(viewer):
         query = query.where(Ticket.organization_id == viewer.organization_id)
     elif f.organization is not None:
         query = query.where(Ticket.organization_id == f.organization)
@@ -517,11 +522,11 @@ def list_tickets(session: Session, viewer: User, filters: TicketFilter | None = 
         query = query.where(Ticket.product.in_(slugs))
     if f.priority:
         query = query.where(Ticket.priority.in_([p.strip().lower() for p in f.priority]))
-    if f.mine:
+    if f.mine and viewer is not None:
         query = query.where(Ticket.requester_id == viewer.id)
     if f.requester:
         query = query.where(Ticket.requester_id.in_(_user_ids(session, f.requester)))
-    if f.assignee and is_agent(viewer):
+    if f.assignee and sees_everything(viewer):
         if f.assignee == "none":
             query = query.where(Ticket.assignee_id.is_(None))
         else:
