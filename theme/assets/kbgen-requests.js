@@ -3,8 +3,7 @@
  * The pages are static shells; everything here comes from the service's /api/tickets, for the
  * signed-in user. Text is always set with textContent; the only HTML inserted is a comment's
  * body, which the service renders from Markdown with raw HTML escaped and links checked.
- * The script is loaded on every page and does nothing where there is no requests page, except
- * carrying a "?related=KEY" follow-up link into the ticket form it leads to.
+ * The script is loaded on every page and does nothing where there is no requests page.
  */
 (function () {
   "use strict";
@@ -393,26 +392,11 @@
     return item;
   }
 
-  /* --------------------------------------------------------------- follow-ups */
-
-  // "Open a new request about XC-42" leads to the ticket form with ?related=XC-42: carry it into the post.
-  function carryRelated() {
-    var related = new URLSearchParams(location.search).get("related");
-    if (!related || !KEY_RE.test(related)) return;
-    Array.prototype.forEach.call(document.querySelectorAll("form[data-kbgen-form]"), function (form) {
-      if (form.querySelector('input[name="related_to"]')) return;
-      form.appendChild(el("input", { type: "hidden", name: "related_to", value: related.toUpperCase() }));
-      form.insertBefore(el("p", { "class": "kbgen-notice", text: "This request will refer to " + related.toUpperCase() + "." }),
-                        form.firstChild);
-    });
-  }
-
   function start() {
     Array.prototype.forEach.call(document.querySelectorAll("[data-kbgen-requests]"), function (page) {
       if (page.getAttribute("data-kbgen-requests") === "list") setupList(page);
       else setupTicket(page);
     });
-    carryRelated();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
