@@ -193,7 +193,7 @@ def add_user(db: Session, *, organization: str, email: str, role: str, password:
 def set_password(db: Session, email: str, password: str) -> User:
     user = db.scalar(select(User).where(User.email == normalize_email(email)))
     if user is None:
-        raise AccountError(f"no user with email {email!r}")
+        raise AccountError(f"no user with email {email!r}: see 'kbgen users list'")
     user.password_hash = hash_password(password)
     # A new password ends every open session: that is why people change it.
     db.execute(delete(LoginSession).where(LoginSession.user_id == user.id))

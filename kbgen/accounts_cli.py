@@ -43,6 +43,15 @@ def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
         click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
 
 
+def _read_password(from_stdin: bool) -> str:
+    if not from_stdin:
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+    if not password:
+        raise click.ClickException("--password-stdin: standard input held no password")
+    return password
+
+
 @click.group("orgs")
 def orgs() -> None:
     """Organizations: every user belongs to one (agents to the vendor's own)."""
@@ -90,15 +99,23 @@ def users_add(organization: str, email: str, role: str, name: str, password_stdi
 
     if role not in accounts.ROLES:  # before the password prompt, not after it
         raise click.BadParameter(f"{role!r} is not one of {', '.join(accounts.ROLES)}", param_hint="'--role'")
-    if password_stdin:
-        password = click.get_text_stream("stdin").readline().rstrip("\r\n")
-        if not password:
-            raise click.ClickException("--password-stdin: standard input held no password")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin)
     with _database() as db:
         user = accounts.add_user(db, organization=organization, email=email, role=role, password=password, name=name)
         click.echo(f"Added {user.role} {user.email} to {user.organization.name!r} (id {user.id}).")
+
+
+@users.command("set-password")
+@click.option("--email", required=True, help="The user's sign-in email.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+def users_set_password(email: str, password_stdin: bool) -> None:
+    """Give a user a new password; signs them out everywhere."""
+    from kbgen import accounts
+
+    password = _read_password(password_stdin)
+    with _database() as db:
+        user = accounts.set_password(db, email, password)
+        click.echo(f"New password set for {user.email}; their open sessions are closed.")
 
 
 @users.command("list")

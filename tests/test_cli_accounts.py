@@ -98,6 +98,28 @@ def test_users_add_errors_say_what_to_fix(kbgen, args, stdin, message, code):
     assert len(kbgen("users", "list").output.splitlines()) == 2  # header and Ann: nothing was added
 
 
+def test_users_set_password_replaces_the_password_and_signs_the_user_out(kbgen):
+    kbgen("orgs", "add", "Acme Telecom")
+    kbgen("users", "add", "--org", "Acme Telecom", "--email", "ann@acme.example", "--role", "customer",
+          "--password-stdin", input=PASSWORD + "\n")
+    engine = make_engine(kbgen.database_url)
+    with make_sessionmaker(engine).begin() as db:
+        token, _ = accounts.open_session(db, accounts.authenticate(db, "ann@acme.example", PASSWORD))
+
+    changed = kbgen("users", "set-password", "--email", "ANN@acme.example", input="a new secret\na new secret\n")
+    assert changed.exit_code == 0
+    assert changed.output.endswith("New password set for ann@acme.example; their open sessions are closed.\n")
+    with make_sessionmaker(engine).begin() as db:
+        assert accounts.find_session(db, token) is None
+        assert accounts.authenticate(db, "ann@acme.example", PASSWORD) is None
+        assert accounts.authenticate(db, "ann@acme.example", "a new secret") is not None
+    engine.dispose()
+
+    unknown = kbgen("users", "set-password", "--email", "bob@acme.example", "--password-stdin", input="whatever1\n")
+    assert unknown.exit_code == 1
+    assert unknown.output == "Error: no user with email 'bob@acme.example': see 'kbgen users list'\n"
+
+
 def test_db_upgrade_creates_then_reports_up_to_date(kbgen):
     first = kbgen("db", "upgrade")
     assert first.exit_code == 0 and "from schema version 0 to 2." in first.output
