@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
@@ -36,7 +37,7 @@ from kbgen.web.auth import SIGN_IN_REQUIRED, current_user, require_user
 
 router = APIRouter(tags=["tickets"])
 
-KEY_PATTERN = r"^[A-Za-z]{1,10}-[0-9]{1,10}$"
+KEY_PATTERN = r"[A-Za-z]{1,10}-[0-9]{1,10}"
 MAX_JSON_BYTES = 1024 * 1024
 _forms_lock = threading.Lock()
 
@@ -685,15 +686,33 @@ def assign(key: str, body: AssigneeIn, request: Request, user: User = Depends(re
 # -- the ticket page -----------------------------------------------------------------------------
 
 
-@router.get("/requests/{key}/", include_in_schema=False)
+class _TicketKey(Convertor):
+    """Only ticket keys match, so /requests/index.html and the like still reach the static site."""
+
+    regex = KEY_PATTERN
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("ticketkey", _TicketKey())
+
+
+@router.get("/requests/{key:ticketkey}/", include_in_schema=False)
 def ticket_page(key: str, request: Request) -> Response:
     """Every ticket's page is the one static shell; its script reads the key from the address."""
-    import re
-
     page = _settings(request).site_dir / "requests" / "ticket" / "index.html"
-    if not re.match(KEY_PATTERN, key) or not page.is_file():
-        raise HTTPException(404, "Not Found")
+    if not page.is_file():
+        raise HTTPException(404, "The site is not built: run 'kbgen build'.")
     return FileResponse(page, media_type="text/html", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/requests/{key:ticketkey}", include_in_schema=False)
+def ticket_page_without_slash(key: str) -> Response:
+    return RedirectResponse(f"{key}/", status_code=308)  # relative: works under a sub-path too
 
 
 # -- OpenAPI ---------------------------------------------------------------------------------------
