@@ -93,6 +93,8 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
             self.generated[page.src_uri] = page
             files.append(File.generated(config, page.src_uri, content=page.source()))
         self._start_index()
+        self.total_pages = len(files.documentation_pages())
+        self.rendered = 0
         return files
 
     def _generated_pages(self, entries: list[Entry], existing: set[str]) -> list[GeneratedPage]:
@@ -135,6 +137,7 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
             self.indexer = IndexBuilder(self.index_dir, self.synonyms_path)
 
     def on_page_content(self, html: str, *, page, config, files) -> str:
+        self._progress()
         src = page.file.src_uri
         root = site_root(page.url)
         if src in self.generated:
@@ -147,6 +150,13 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
         if article.product:
             html += contact_footer(root, article.product)
         return html
+
+    def _progress(self) -> None:
+        """Long builds say how far they are, every tenth of the pages."""
+        self.rendered += 1
+        step = max(self.total_pages // 10, 1)
+        if self.total_pages >= 200 and (self.rendered % step == 0 or self.rendered == self.total_pages):
+            log.info(f"kbgen: rendered {self.rendered}/{self.total_pages} pages")
 
     def _index(self, page, article: Article, html: str) -> None:
         from kbgen.search.indexer import PageRecord

@@ -88,3 +88,15 @@ def test_check_on_the_bundled_demo_is_clean():
     result = run_kbgen("check", cwd=REPO)
     assert result.returncode == 0, result.stderr
     assert re.search(r"OK: \d+ page", result.stdout)
+
+
+def test_long_builds_show_progress(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for n in range(200):
+        (docs / f"page-{n:03}.md").write_text(f"---\ntitle: Page {n}\n---\n\nText {n}.\n")
+    (tmp_path / "mkdocs.yml").write_text("site_name: Big\ntheme: {name: material}\nplugins:\n  - kbgen\n")
+    result = run_kbgen("build", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    progress = re.findall(r"kbgen: rendered (\d+)/200 pages", result.stderr)
+    assert [int(n) for n in progress] == list(range(20, 201, 20))
