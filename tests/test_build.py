@@ -98,5 +98,7 @@ def test_long_builds_show_progress(tmp_path):
     (tmp_path / "mkdocs.yml").write_text("site_name: Big\ntheme: {name: material}\nplugins:\n  - kbgen\n")
     result = run_kbgen("build", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    progress = re.findall(r"kbgen: rendered (\d+)/200 pages", result.stderr)
-    assert [int(n) for n in progress] == list(range(20, 201, 20))
+    progress = [(int(n), int(total)) for n, total in re.findall(r"kbgen: rendered (\d+)/(\d+) pages", result.stderr)]
+    assert len(progress) >= 10
+    done = [n for n, _ in progress]
+    assert done == sorted(done) and progress[-1][0] == progress[-1][1] >= 200
