@@ -98,10 +98,19 @@ def _session_token(make_db, token: str) -> str | None:
 
 
 def install(app, settings: Settings) -> None:
-    """CSRF protection, the request body limit and the security headers, for every route of `app`."""
+    """CSRF protection, the request body limit, CORS for allowed_origins and the security headers,
+    for every route of `app`."""
+    from starlette.middleware.cors import CORSMiddleware
+
     from kbgen.web.limits import BodySizeLimit, SecurityHeaders
 
     # Added last runs first: headers go on every answer, including the 413 and 403 below them.
     app.add_middleware(CSRFMiddleware, settings=settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.allowed_origins:
+        # The static site on another origin calls the API with its cookies (kbgen-account.js sends
+        # credentials when <meta name="kbgen-api"> names a prefix); nobody else may read the answers.
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins), allow_credentials=True,
+                           allow_methods=sorted(UNSAFE_METHODS | {"GET"}),
+                           allow_headers=["Content-Type", "X-CSRF-Token"])
     app.add_middleware(SecurityHeaders)

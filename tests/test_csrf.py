@@ -103,3 +103,25 @@ def test_every_answer_carries_the_security_headers(signed_in):
         assert answer.headers["x-content-type-options"] == "nosniff"
         assert answer.headers["referrer-policy"] == "same-origin"
         assert answer.headers["content-security-policy"] == "frame-ancestors 'none'"
+
+
+def test_a_static_site_on_an_allowed_origin_signs_in_with_cors_and_comes_back(signed_in):
+    other = "https://intranet.example:8443"
+    preflight = signed_in.options("/api/session", headers={
+        "Origin": other, "Access-Control-Request-Method": "DELETE",
+        "Access-Control-Request-Headers": "content-type,x-csrf-token"})
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == other
+    assert preflight.headers["access-control-allow-credentials"] == "true"
+    me = signed_in.get("/api/me", headers={"Origin": other})
+    assert me.headers["access-control-allow-origin"] == other
+    assert "access-control-allow-origin" not in signed_in.get("/api/me", headers={"Origin": "https://evil.example"}).headers
+
+    # The no-JavaScript form on that site is sent back there, not to the service's own host.
+    form = {"email": "ann@acme.example", "password": PASSWORD, "next": "/kb/"}
+    came_back = signed_in.post("/api/session", data=form, follow_redirects=False,
+                               headers={"Origin": other, "Referer": f"{other}/help/login/"})
+    assert came_back.headers["location"] == f"{other}/kb/"
+    failed = signed_in.post("/api/session", data=form | {"password": "wrong"}, follow_redirects=False,
+                            headers={"Origin": other, "Referer": f"{other}/"})  # browsers send only the origin
+    assert failed.headers["location"] == f"{other}/login/?error=1&next=/kb/#kbgen-login-failed"

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kbgen import accounts
 from kbgen.accounts import CSRF_COOKIE, SESSION_COOKIE, LoginSession, RateLimit, User
+from kbgen.csrf import origin_of
 from kbgen.settings import Settings
 
 SIGN_IN_REQUIRED = "Sign in to open or follow requests"
@@ -112,7 +113,7 @@ async def sign_in(request: Request) -> Response:
         return JSONResponse({"detail": SIGN_IN_FAILED}, status_code=401)
 
     user, token, csrf_token = outcome
-    response: Response = (RedirectResponse(next_path or root, status_code=303) if is_form
+    response: Response = (RedirectResponse(_on_site(root, next_path), status_code=303) if is_form
                           else JSONResponse(account_json(user, csrf_token)))
     _set_cookies(response, settings, token, csrf_token)
     return response
@@ -188,20 +189,33 @@ def safe_next(value: object) -> str | None:
 
 
 def _site_root(request: Request, settings: Settings) -> str:
-    """The site's root path, for redirects from a form post: the login or logout page that posted
-    tells us where the site lives (it may be published under a sub-path); else public_url's path."""
-    referer = urlsplit(request.headers.get("referer", ""))
-    path = referer.path or ""
+    """Where the site's root is, for redirects after a form post.
+
+    The login or logout page that posted tells us through its Referer (the site may be published
+    under a sub-path); else public_url's path. When the static site is on another origin named
+    in allowed_origins (README: Deploy), the redirect goes back to that origin.
+    """
+    other_site = origin_of(request.headers.get("origin") or request.headers.get("referer") or "")
+    prefix = other_site if other_site in {origin_of(o) for o in settings.allowed_origins} else ""
+    path = urlsplit(request.headers.get("referer", "")).path or ""
     for page in ("login/", "logout/", "login/index.html", "logout/index.html"):
         if path.endswith("/" + page) and safe_next(path):
-            return path[: -len(page)]
-    return urlsplit(settings.public_url).path.rstrip("/") + "/"
+            return prefix + path[: -len(page)]
+    return prefix + urlsplit(prefix or settings.public_url).path.rstrip("/") + "/"
 
 
 def _back_to_login(root: str, next_path: str | None, error: str) -> Response:
     # The fragment targets the message on the static page, which CSS shows with :target (no JS needed).
     query = "?error=" + ("1" if error == "failed" else error) + (f"&next={quote(next_path, safe='/')}" if next_path else "")
     return RedirectResponse(f"{root}login/{query}#kbgen-login-{error}", status_code=303)
+
+
+def _on_site(root: str, path: str | None) -> str:
+    """`path` (already checked by safe_next) on the site's origin, or the site's root."""
+    if not path:
+        return root
+    parts = urlsplit(root)
+    return f"{parts.scheme}://{parts.netloc}{path}" if parts.netloc else path
 
 
 def _end_session(request: Request) -> None:
