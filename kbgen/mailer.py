@@ -35,6 +35,7 @@ from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import and_, event, func, or_, select, update
+from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker as SessionMaker
 
 from kbgen.notifications import FAILED, PENDING, SENDING, SENT, Outbox, as_naive_utc, utcnow
@@ -193,32 +194,33 @@ class OutboxSender:
                    and_(Outbox.status == SENDING, Outbox.claimed_until < now,
                         Outbox.attempts < self.max_attempts))
 
-    def _claim(self, now: dt.datetime) -> tuple[list[int], bool]:
+    def _claim(self, session: Session, now: dt.datetime) -> tuple[list[int], bool]:
         """(row ids this sender now owns, whether more may be due); rows another sender claimed are skipped."""
-        claimed = []
-        with self.sessionmaker() as session:
-            # A row whose sender died on every attempt (say, a message that crashes it) stops here.
-            session.execute(
-                update(Outbox).where(Outbox.status == SENDING, Outbox.claimed_until < now,
-                                     Outbox.attempts >= self.max_attempts)
-                .values(status=FAILED, claimed_until=None,
-                        last_error=func.coalesce(Outbox.last_error, "") + " (sender lease expired on last attempt)")
-                .execution_options(synchronize_session=False))
+        # A row whose sender died on every attempt (say, a message that crashes it) stops here.
+        session.execute(
+            update(Outbox).where(Outbox.status == SENDING, Outbox.claimed_until < now,
+                                 Outbox.attempts >= self.max_attempts)
+            .values(status=FAILED, claimed_until=None,
+                    last_error=func.coalesce(Outbox.last_error, "") + " (sender lease expired on last attempt)")
+            .execution_options(synchronize_session=False))
+        session.commit()
+        candidates = session.scalars(select(Outbox.id).where(self._due(now))
+                                     .order_by(Outbox.next_attempt_at, Outbox.id).limit(self.batch)).all()
+        if not candidates:
             session.commit()
-            candidates = session.scalars(select(Outbox.id).where(self._due(now))
-                                         .order_by(Outbox.next_attempt_at, Outbox.id).limit(self.batch)).all()
-            for row_id in candidates:
-                result = session.execute(
-                    update(Outbox).where(Outbox.id == row_id, self._due(now))
-                    .values(status=SENDING, claimed_by=self.name, claimed_until=_clock(now) + self.lease,
-                            attempts=Outbox.attempts + 1)
-                    .execution_options(synchronize_session=False))
-                session.commit()  # commit each claim so a racing sender sees it at once
-                if result.rowcount == 1:
-                    claimed.append(row_id)
-        return claimed, len(candidates) == self.batch
+            return [], False
+        # The due condition again: a row another sender claimed since the SELECT no longer
+        # matches (PostgreSQL re-checks it after waiting for that sender's row lock).
+        mine = set(session.scalars(
+            update(Outbox).where(Outbox.id.in_(candidates), self._due(now))
+            .values(status=SENDING, claimed_by=self.name, claimed_until=_clock(now) + self.lease,
+                    attempts=Outbox.attempts + 1)
+            .returning(Outbox.id)
+            .execution_options(synchronize_session=False)).all())
+        session.commit()
+        return [row_id for row_id in candidates if row_id in mine], len(candidates) == self.batch
 
-    def _renew(self, row_id: int, now: dt.datetime) -> Outbox | None:
+    def _renew(self, session: Session, row_id: int, now: dt.datetime) -> Outbox | None:
         """The row, if this sender still holds it, with a fresh lease covering the send about to start.
 
         A batch is claimed at once but sent one by one; without this, a slow batch could
@@ -226,58 +228,60 @@ class OutboxSender:
         An expired lease nobody took over is still ours: taking over rewrites claimed_by,
         and the database orders that UPDATE and this one.
         """
-        with self.sessionmaker() as session:
-            result = session.execute(
-                update(Outbox).where(Outbox.id == row_id, Outbox.status == SENDING, Outbox.claimed_by == self.name)
-                .values(claimed_until=_clock(now) + self.lease)
-                .execution_options(synchronize_session=False))
-            session.commit()
-            return session.get(Outbox, row_id) if result.rowcount == 1 else None
+        row = session.scalars(
+            update(Outbox).where(Outbox.id == row_id, Outbox.status == SENDING, Outbox.claimed_by == self.name)
+            .values(claimed_until=_clock(now) + self.lease)
+            .returning(Outbox)
+            .execution_options(synchronize_session=False, populate_existing=True)).first()
+        session.commit()
+        return row
 
     def backoff(self, attempts: int) -> dt.timedelta:
         """Exponential with jitter, so a crowd of failed emails does not retry in lockstep."""
         delay = min(self.max_delay, self.base_delay * 2 ** max(0, attempts - 1))
         return dt.timedelta(seconds=random.uniform(delay / 2, delay))
 
-    def _finish(self, row_id: int, now: dt.datetime, error: Exception | None, permanent: bool = False) -> None:
-        with self.sessionmaker() as session:
-            mine = and_(Outbox.id == row_id, Outbox.status == SENDING, Outbox.claimed_by == self.name)
-            if error is None:
-                values = dict(status=SENT, sent_at=utcnow(), claimed_until=None, last_error=None)
-            else:
-                attempts = session.scalar(select(Outbox.attempts).where(Outbox.id == row_id)) or 0
-                give_up = permanent or attempts >= self.max_attempts
-                values = dict(status=FAILED if give_up else PENDING, claimed_until=None,
-                              last_error=f"attempt {attempts}: {error.__class__.__name__}: {error}"[:2000],
-                              next_attempt_at=now if give_up else _clock(now) + self.backoff(attempts))
-            session.execute(update(Outbox).where(mine).values(**values)
-                            .execution_options(synchronize_session=False))
-            session.commit()
+    def _finish(self, session: Session, row: Outbox, now: dt.datetime, error: Exception | None,
+                permanent: bool = False) -> None:
+        if error is None:
+            values = dict(status=SENT, sent_at=utcnow(), claimed_until=None, last_error=None)
+        else:
+            give_up = permanent or row.attempts >= self.max_attempts
+            values = dict(status=FAILED if give_up else PENDING, claimed_until=None,
+                          last_error=f"attempt {row.attempts}: {error.__class__.__name__}: {error}"[:2000],
+                          next_attempt_at=now if give_up else _clock(now) + self.backoff(row.attempts))
+        session.execute(update(Outbox)
+                        .where(Outbox.id == row.id, Outbox.status == SENDING, Outbox.claimed_by == self.name)
+                        .values(**values).execution_options(synchronize_session=False))
+        session.commit()
+        session.expunge(row)
 
     def send_due(self, now: dt.datetime | None = None) -> int:
         """Send every row due at `now`; returns how many were delivered."""
         now = as_naive_utc(now) if now else utcnow()
         sent = 0
-        with self._lock:
+        # One session for the pass, committed at every step: no transaction stays open while
+        # SMTP talks, and the connection is checked out once rather than three times an email.
+        with self._lock, self.sessionmaker() as session:
             try:
                 while True:
-                    claimed, more = self._claim(now)
+                    claimed, more = self._claim(session, now)
                     for row_id in claimed:
-                        row = self._renew(row_id, now)
+                        row = self._renew(session, row_id, now)
                         if row is None:  # the lease ran out during a slow batch and another sender has it
                             continue
                         message = build_message(row, self.settings)
                         try:
                             self.transport.send(message)
                         except PermanentError as exc:
-                            log.warning("email %s to %s refused: %s", row_id, row.to_email, exc)
-                            self._finish(row_id, now, exc, permanent=True)
+                            log.warning("email %s to %s refused: %s", row.id, row.to_email, exc)
+                            self._finish(session, row, now, exc, permanent=True)
                         except Exception as exc:  # noqa: BLE001 - any failure is retried later
                             log.warning("email %s to %s not sent (attempt %s): %s",
-                                        row_id, row.to_email, row.attempts, exc)
-                            self._finish(row_id, now, exc)
+                                        row.id, row.to_email, row.attempts, exc)
+                            self._finish(session, row, now, exc)
                         else:
-                            self._finish(row_id, now, None)
+                            self._finish(session, row, now, None)
                             sent += 1
                     if not more:  # not "claimed < batch": a racing sender may have taken the rest of a full batch
                         return sent
