@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import email.policy
+import ipaddress
 import logging
 import os
 import random
@@ -54,6 +55,13 @@ class PermanentError(Exception):
     """The message can never be delivered as it is (e.g. every recipient refused); do not retry."""
 
 
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 class SmtpTransport:
     """One SMTP connection reused for a batch and reopened after any error."""
 
@@ -67,6 +75,9 @@ class SmtpTransport:
         self.host, self.port = parts.hostname, parts.port or default_port
         self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
+        if self.username and not (self.implicit_tls or self.starttls) and not _is_loopback(self.host):
+            raise ValueError(f"KBGEN_SMTP_URL would send the password for {self.host} unencrypted; "
+                             f"use smtp+starttls://…@{self.host}:587 or smtps://…@{self.host}:465")
         self.timeout = timeout
         self.ssl_context = ssl.create_default_context()
         self._smtp: smtplib.SMTP | None = None

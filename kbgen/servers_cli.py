@@ -89,7 +89,10 @@ def send_pending(project_dir: Path) -> None:
     from kbgen.mailer import OutboxSender
 
     settings = Settings.from_env(project_dir)
-    sender = OutboxSender(_sessionmaker(settings), settings)
+    try:
+        sender = OutboxSender(_sessionmaker(settings), settings)
+    except ValueError as exc:  # a KBGEN_SMTP_URL that cannot work; the message says how to fix it
+        raise click.ClickException(str(exc)) from exc
     sent = sender.send_due()
     counts = sender.counts()
     target = settings.smtp_url and "SMTP" or f"files in {settings.mail_dir}"

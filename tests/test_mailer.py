@@ -310,6 +310,12 @@ def test_unknown_smtp_url_scheme_is_explained(tmp_path):
         OutboxSender(None, settings)
 
 
+def test_a_password_is_never_sent_in_clear_over_the_network(tmp_path):
+    settings = make_settings(tmp_path, "sqlite://", "smtp://portal:secret@mail.example:587")
+    with pytest.raises(ValueError, match="unencrypted; use smtp\\+starttls://…@mail.example:587"):
+        OutboxSender(None, settings)
+
+
 def test_send_pending_command_flushes_the_outbox_once(db, tmp_path, database_url, smtp_server):
     from click.testing import CliRunner
 
