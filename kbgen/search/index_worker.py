@@ -1,0 +1,41 @@
+"""The indexing process of a full build: `python -m kbgen.search.index_worker FOLDER KIND`.
+
+Reads pickled PageRecords from stdin (4-byte length, then the bytes; length 0 ends),
+writes one Whoosh index (pages or sections) into FOLDER, and reports one JSON line
+on stdout. A plain subprocess rather than multiprocessing, so it works whatever the
+parent's __main__ is (mkdocs, kbgen, pytest, a bench script).
+"""
+from __future__ import annotations
+
+import json
+import pickle
+import struct
+import sys
+import traceback
+from pathlib import Path
+
+
+def main(folder: str, kind: str) -> int:
+    from kbgen.search.indexer import _Writer
+
+    stream = sys.stdin.buffer
+    try:
+        writer = _Writer(Path(folder), kind, create=True)
+        while True:
+            header = stream.read(4)
+            if len(header) < 4:
+                raise EOFError("the building process stopped sending pages")
+            (size,) = struct.unpack("!I", header)
+            if size == 0:
+                break
+            writer.add(pickle.loads(stream.read(size)))
+        writer.commit()
+        print(json.dumps({"ok": True, "pages": writer.count}), flush=True)
+        return 0
+    except BaseException:  # noqa: BLE001 - reported to the building process, which raises it
+        print(json.dumps({"ok": False, "error": traceback.format_exc()}), flush=True)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))

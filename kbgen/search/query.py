@@ -1,0 +1,469 @@
+"""Answering a search: ranking pages, picking the section that answers, snippets, facets.
+
+Pages are ranked with BM25F over title, headings, tags, summary and body; the best
+matching section of each result page gives the deep link and the snippet. A query
+with unknown words is corrected ("did you mean") and the corrected results are shown
+too. Customer input never reaches Whoosh's query parser: words are analyzed like the
+indexed text and queries are built from terms, so no input is a syntax error.
+"""
+from __future__ import annotations
+
+import heapq
+import html
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh.reading import TermNotFound
+
+from kbgen.catalog import ARTICLE_TYPES, PRODUCTS, find_product, find_type
+from kbgen.search import store
+from kbgen.search.analysis import is_stop, stem_word, terms, word_spans, words
+from kbgen.search.indexer import PAGES, SECTIONS, SYNONYMS
+from kbgen.search.ranking import Ranker
+from kbgen.search.spelling import Speller
+from kbgen.search.synonyms import Synonyms
+
+MAX_QUERY_CHARS = 1000
+MAX_TERMS = 24  # a pasted log line still gets an answer; only its first words count
+MAX_LIMIT = 50
+MAX_PAGE = 100
+FEW = 3  # fewer results than this and a misspelled query gets its corrected results too
+
+# BM25F field weights of the pages index: a word in the title says more than one in the body.
+PAGE_FIELDS = {"title": 6.0, "tags": 3.0, "headings": 2.5, "summary": 2.0, "meta": 1.0, "body": 1.0}
+SECTION_FIELDS = {"heading": 3.0, "body": 1.0}
+SYNONYM_WEIGHT = 0.8
+PREFIX_WEIGHT = 0.6
+PREFIX_EXPANSIONS = 8
+SNIPPET_CHARS = 180
+SNIPPET_SCAN = 20_000
+
+
+class InvalidSearch(ValueError):
+    """A parameter a client must fix; the message says which and how."""
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    q: str
+    product: str | None = None
+    type: str | None = None
+    limit: int = 10
+    page: int = 1
+    partial: bool = False  # typed so far: the last word may be unfinished (results as you type)
+
+    @classmethod
+    def parse(cls, q: str | None, product: str | None = None, type: str | None = None,
+              limit: str | int | None = None, page: str | int | None = None,
+              partial: str | bool | None = None) -> "SearchRequest":
+        if q is None or not q.strip():
+            raise InvalidSearch("q is required: the words to search for, e.g. ?q=music+on+hold")
+        if len(q) > MAX_QUERY_CHARS:
+            raise InvalidSearch(f"q is too long ({len(q)} characters); send at most {MAX_QUERY_CHARS}")
+        product_slug = type_slug = None
+        if product:
+            found = find_product(product)
+            if found is None:
+                raise InvalidSearch(f"unknown product '{product}'; use one of: "
+                                    + ", ".join(p.slug for p in PRODUCTS))
+            product_slug = found.slug
+        if type:
+            found_type = find_type(type)
+            if found_type is None:
+                raise InvalidSearch(f"unknown type '{type}'; use one of: "
+                                    + ", ".join(t.slug for t in ARTICLE_TYPES))
+            type_slug = found_type.slug
+        return cls(q=q.strip(), product=product_slug, type=type_slug,
+                   limit=_int_param("limit", limit, 10, 1, MAX_LIMIT),
+                   page=_int_param("page", page, 1, 1, MAX_PAGE),
+                   partial=str(partial).lower() in ("1", "true", "yes") if partial is not None else False)
+
+
+def _int_param(name: str, value, default: int, low: int, high: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InvalidSearch(f"{name} must be a whole number from {low} to {high}, not '{value}'") from None
+    if not low <= number <= high:
+        raise InvalidSearch(f"{name} must be from {low} to {high}, not {number}")
+    return number
+
+
+@dataclass
+class Hit:
+    url: str  # relative to the site root, with #anchor of the answering section
+    title: str
+    section: str | None
+    snippet: str  # HTML: matched words in <mark>, everything else escaped
+    product: str | None
+    type: str | None
+
+
+@dataclass
+class SearchResponse:
+    query: str
+    total: int
+    page: int
+    limit: int
+    results: list[Hit] = field(default_factory=list)
+    suggestion: str | None = None
+    facets: dict = field(default_factory=lambda: {"product": [], "type": []})
+    terms: int = 0  # how many searchable words the query had (0: only common words)
+
+    def to_dict(self) -> dict:
+        return {
+            "query": self.query, "total": self.total, "page": self.page, "limit": self.limit,
+            "results": [hit.__dict__ for hit in self.results],
+            "suggestion": self.suggestion, "facets": self.facets,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class _PageInfo:
+    path: str
+    url: str
+    title: str
+    summary: str
+    product: str | None
+    type: str | None
+
+
+class SearchIndex:
+    """One opened index version: its rankers, page details and speller, shared by all threads."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.pages_index = whoosh_index.open_dir(folder / PAGES)
+        self.sections_index = whoosh_index.open_dir(folder / SECTIONS)
+        synonyms_file = folder / SYNONYMS
+        self.synonyms = Synonyms.from_json(synonyms_file.read_text()) if synonyms_file.exists() else Synonyms()
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._speller: Speller | None = None
+        # The rankers read postings through these readers under their own lock-free caches;
+        # Whoosh readers over mmapped files are safe to read from several threads.
+        self.pages_reader = self.pages_index.reader()
+        self.sections_reader = self.sections_index.reader()
+        self.pages = Ranker(self.pages_reader, PAGE_FIELDS)
+        self.sections = Ranker(self.sections_reader, SECTION_FIELDS, cache_terms=2000)
+        self.docs: dict[int, _PageInfo] = {}
+        for docnum, stored in self.pages_reader.iter_docs():
+            self.docs[docnum] = _PageInfo(stored["path"], stored.get("url", ""), stored.get("title", ""),
+                                          stored.get("summary", ""), stored.get("product") or None,
+                                          stored.get("type") or None)
+        self._sections_of: dict[str, list[int]] = {}
+
+    def sections_of(self, path: str) -> list[int]:
+        found = self._sections_of.get(path)
+        if found is None:
+            try:
+                found = sorted(self._reader("sections").postings("path", path).all_ids())
+            except TermNotFound:
+                found = []
+            self._sections_of[path] = found
+        return found
+
+    def section(self, docnum: int) -> dict:
+        return self._reader("sections").stored_fields(docnum)
+
+    def _reader(self, which: str):
+        # Whoosh readers keep a file position per matcher, so each thread opens its own.
+        reader = getattr(self._local, which, None)
+        if reader is None:
+            reader = (self.pages_index if which == "pages" else self.sections_index).reader()
+            setattr(self._local, which, reader)
+        return reader
+
+    @property
+    def speller(self) -> Speller:
+        if self._speller is None:
+            with self._lock:
+                if self._speller is None:
+                    frequencies = {}
+                    for text, info in self._reader("pages").iter_field("spell"):
+                        word = text.decode("utf-8") if isinstance(text, bytes) else text
+                        frequencies[word] = info.doc_frequency()
+                    self._speller = Speller(frequencies)
+        return self._speller
+
+    def completions(self, prefix: str) -> list[str]:
+        """The most used indexed terms that start like an unfinished word."""
+        reader = self._reader("pages")
+        found: set[str] = set()
+        for name in ("title", "body"):
+            for n, raw in enumerate(reader.expand_prefix(name, prefix)):
+                if n >= 200:
+                    break
+                found.add(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+        return sorted(found, key=lambda t: -self.pages.frequency(t))[:PREFIX_EXPANSIONS]
+
+
+class Indexes:
+    """The live index of each index dir, reopened when a build swaps in a new version."""
+
+    def __init__(self):
+        self._open: dict[Path, tuple[object, SearchIndex | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, index_dir: Path) -> SearchIndex | None:
+        stamp = store.pointer_stamp(index_dir)
+        entry = self._open.get(index_dir)
+        if entry is not None and entry[0] == stamp:
+            return entry[1]
+        with self._lock:
+            entry = self._open.get(index_dir)
+            if entry is not None and entry[0] == stamp:
+                return entry[1]
+            folder = store.current(index_dir)
+            index = SearchIndex(folder) if folder is not None else None
+            # Requests still running keep their reference to the old SearchIndex and finish on it.
+            self._open[index_dir] = (stamp, index)
+            return index
+
+
+INDEXES = Indexes()
+
+
+@dataclass
+class _Plan:
+    """One wording of the customer's search as weighted terms."""
+
+    terms: list[tuple[str, float]]
+    stems: set[str]
+    prefixes: tuple[str, ...] = ()
+
+
+def _plan(index: SearchIndex, text: str, partial: bool) -> _Plan | None:
+    query_terms = list(dict.fromkeys(terms(text)))[:MAX_TERMS]
+    prefix = ""
+    if partial and text and not text[-1].isspace():
+        typed = words(text)
+        last = typed[-1] if typed else ""
+        if len(last) >= 2 and last.isalnum():
+            prefix = last
+    if not query_terms and not prefix:
+        return None
+    weighted = [(t, 1.0) for t in query_terms]
+    stems = set(query_terms)
+    for alternative in index.synonyms.expand(query_terms):
+        stems.update(alternative)
+        # A phrase's words share the weight of one word, so "music on hold" does not outweigh "moh".
+        weighted += [(t, SYNONYM_WEIGHT / len(alternative)) for t in alternative if t not in stems - set(alternative)]
+    if prefix:
+        for term in index.completions(prefix):
+            if term not in stems:
+                stems.add(term)
+                weighted.append((term, PREFIX_WEIGHT))
+    merged: dict[str, float] = {}
+    for term, weight in weighted:
+        merged[term] = max(merged.get(term, 0.0), weight)
+    return _Plan(list(merged.items()), stems, (prefix,) if prefix else ())
+
+
+@dataclass
+class _Matches:
+    plan: _Plan
+    scores: dict[int, float]  # every matching page docnum, before filters
+
+
+def _match(index: SearchIndex, plan: _Plan) -> _Matches:
+    scores = index.pages.score(plan.terms)
+    if len(plan.terms) > 1:
+        # Coordination: a page with all the words beats one that repeats a single word.
+        presence = {d: 0 for d in scores}
+        for term, _ in plan.terms:
+            for docnum in index.pages.postings(term)[0]:
+                presence[docnum] += 1
+        wanted = len(plan.terms)
+        scores = {d: s * (0.5 + 0.5 * presence[d] / wanted) for d, s in scores.items()}
+    return _Matches(plan, scores)
+
+
+def _allowed(index: SearchIndex, docnums, product: str | None, type_: str | None) -> set[int]:
+    if product is None and type_ is None:
+        return set(docnums)
+    docs = index.docs
+    return {d for d in docnums
+            if (product is None or docs[d].product == product) and (type_ is None or docs[d].type == type_)}
+
+
+def _ranked(matches: _Matches, allowed: set[int], count: int) -> list[int]:
+    if not allowed or count <= 0:
+        return []
+    scores = matches.scores
+    return heapq.nlargest(count, allowed, key=lambda d: (scores[d], -d))
+
+
+def _facets(index: SearchIndex, matched, product: str | None, type_: str | None) -> dict:
+    # Each facet counts the results of the other filter, so a chip shows what picking it would give.
+    docs = index.docs
+    by_product: dict[str, int] = {}
+    by_type: dict[str, int] = {}
+    for d in matched:
+        info = docs[d]
+        if info.product and (type_ is None or info.type == type_):
+            by_product[info.product] = by_product.get(info.product, 0) + 1
+        if info.type and (product is None or info.product == product):
+            by_type[info.type] = by_type.get(info.type, 0) + 1
+    return {
+        "product": [{"value": p.slug, "label": p.name, "count": by_product[p.slug]}
+                    for p in PRODUCTS if by_product.get(p.slug)],
+        "type": [{"value": t.slug, "label": t.label, "count": by_type[t.slug]}
+                 for t in ARTICLE_TYPES if by_type.get(t.slug)],
+    }
+
+
+def _checked_words(text: str) -> list[str]:
+    return [w for w in dict.fromkeys(words(text)) if w.isalpha() and len(w) >= 3 and not is_stop(w)]
+
+
+def _suggest(index: SearchIndex, text: str) -> tuple[str | None, bool]:
+    """(corrected query or None, whether some word is unknown to every page)."""
+    speller = index.speller
+    replacements: dict[str, str] = {}
+    unknown = False
+    for word in _checked_words(text):
+        pages = index.pages.frequency(stem_word(word))
+        if pages > 2:
+            continue
+        better = speller.correct(word)
+        if not pages:
+            unknown = True
+            if better:
+                replacements[word] = better
+        elif better and speller.frequency(better) >= 10 * max(speller.frequency(word), 1):
+            # A word a few pages use (often a typo in the docs themselves) but far less than a close one.
+            replacements[word] = better
+    if not replacements:
+        return None, unknown
+    corrected = re.sub(r"\w+(?:[._]\w+)*",
+                       lambda m: _keep_case(m.group(), replacements.get(m.group().lower())), text)
+    return corrected, unknown
+
+
+def _keep_case(original: str, replacement: str | None) -> str:
+    if replacement is None:
+        return original
+    if original.isupper() and len(original) > 1:
+        return replacement.upper()
+    if original[:1].isupper():
+        return replacement.capitalize()
+    return replacement
+
+
+def search(index: SearchIndex | None, request: SearchRequest) -> SearchResponse:
+    response = SearchResponse(query=request.q, total=0, page=request.page, limit=request.limit)
+    if index is None:
+        return response
+    plan = _plan(index, request.q, request.partial)
+    if plan is None:
+        return response
+    response.terms = len(plan.stems)
+    exact = _match(index, plan)
+    runs = [exact]
+    exact_total = len(_allowed(index, exact.scores, request.product, request.type))
+    if exact_total < FEW or any(not index.pages.frequency(stem_word(w)) for w in _checked_words(request.q)):
+        suggestion, unknown = _suggest(index, request.q)
+        corrected_plan = _plan(index, suggestion, request.partial) if suggestion else None
+        if corrected_plan is not None:
+            corrected = _match(index, corrected_plan)
+            # With an unknown word, the literal results are guesses from the other words: corrected first.
+            runs = [corrected, exact] if unknown else [exact, corrected]
+            response.suggestion = suggestion
+
+    matched_all: set[int] = set().union(*(run.scores.keys() for run in runs))
+    response.facets = _facets(index, matched_all, request.product, request.type)
+    wanted = request.page * request.limit
+    order: list[tuple[int, _Matches]] = []
+    seen: set[int] = set()
+    for run in runs:
+        allowed = _allowed(index, run.scores, request.product, request.type) - seen
+        response.total += len(allowed)
+        for docnum in _ranked(run, allowed, wanted - len(order)):
+            order.append((docnum, run))
+            seen.add(docnum)
+    page_hits = order[(request.page - 1) * request.limit: wanted]
+    stems = set().union(*(run.plan.stems for run in runs))
+    prefixes = tuple(p for run in runs for p in run.plan.prefixes)
+    response.results = [_hit(index, docnum, run.plan, stems, prefixes) for docnum, run in page_hits]
+    return response
+
+
+def _hit(index: SearchIndex, docnum: int, plan: _Plan, stems: set[str], prefixes: tuple[str, ...]) -> Hit:
+    info = index.docs[docnum]
+    url, heading, text = info.url, None, ""
+    sections = index.sections_of(info.path)
+    if sections:
+        scores = index.sections.score_some(plan.terms, sections)
+        best = max(sections, key=lambda d: (scores[d], -d))  # ties: the earlier section
+        section = index.section(best)
+        if section.get("anchor") and scores[best] > 0:
+            url = f"{info.url}#{section['anchor']}"
+            heading = section.get("heading") or None
+        text = section.get("body") or ""
+    snippet = make_snippet(text, stems, prefixes) if text else ""
+    if "<mark>" not in snippet and info.summary:
+        summary = make_snippet(info.summary, stems, prefixes)
+        snippet = summary if ("<mark>" in summary or not snippet) else snippet
+    return Hit(url=url, title=info.title, section=heading, snippet=snippet, product=info.product, type=info.type)
+
+
+def make_snippet(text: str, stems: set[str], prefixes: tuple[str, ...] = (), width: int = SNIPPET_CHARS) -> str:
+    """About `width` characters of text around the most query words, matches in <mark>, all else escaped."""
+    scan = text[:SNIPPET_SCAN]
+    spans: list[tuple[int, int, str]] = []
+    for start, end, term in word_spans(scan):
+        word = scan[start:end].lower()
+        if term in stems or any(word.startswith(p) for p in prefixes):
+            if spans and start < spans[-1][1]:  # a part inside an identifier already marked
+                continue
+            spans.append((start, end, term))
+    if not spans:
+        cut = _cut(scan, 0, width)
+        return html.escape(scan[:cut]) + ("…" if cut < len(text) else "")
+    # The window (starting at a match) holding the most distinct matched terms.
+    best_start, best_score = 0, -1
+    for i, (start, _, _) in enumerate(spans):
+        distinct = {term for s, e, term in spans[i:] if e <= start + width}
+        if len(distinct) > best_score:
+            best_start, best_score = i, len(distinct)
+    first = spans[best_start][0]
+    begin = _back_to_word(scan, max(0, first - width // 4))
+    end = _cut(scan, begin, width)
+    parts = ["…" if begin > 0 else ""]
+    position = begin
+    for start, stop, _ in spans:
+        if start < begin or stop > end:
+            continue
+        parts.append(html.escape(scan[position:start]))
+        parts.append("<mark>" + html.escape(scan[start:stop]) + "</mark>")
+        position = stop
+    parts.append(html.escape(scan[position:end]))
+    if end < len(text):
+        parts.append("…")
+    return "".join(parts).strip()
+
+
+def _back_to_word(text: str, index: int) -> int:
+    """Move a cut point back to the start of the word it falls in."""
+    if index <= 0:
+        return 0
+    space = text.rfind(" ", 0, index)
+    return space + 1 if space >= 0 and index - space < 30 else index
+
+
+def _cut(text: str, begin: int, width: int) -> int:
+    end = begin + width
+    if end >= len(text):
+        return len(text)
+    space = text.rfind(" ", begin, end)
+    return space if space > begin else end
