@@ -390,17 +390,18 @@ def _next_number(session: Session, prefix: str) -> int:
     The UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite) before
     reading, so two concurrent intakes can never get the same number.
     """
-    bump = (update(KeyCounter).where(KeyCounter.prefix == prefix)
-            .values(last_number=KeyCounter.last_number + 1).returning(KeyCounter.last_number))
-    number = session.execute(bump, execution_options={"synchronize_session": False}).scalar()
+    counters = KeyCounter.__table__  # Core, not the ORM: this runs once per ticket and needs no objects
+    bump = (update(counters).where(counters.c.prefix == prefix)
+            .values(last_number=counters.c.last_number + 1).returning(counters.c.last_number))
+    number = session.connection().execute(bump).scalar()
     if number is None:
         dialect = session.get_bind().dialect.name
         if dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
         else:
             from sqlalchemy.dialects.sqlite import insert
-        session.execute(insert(KeyCounter).values(prefix=prefix, last_number=0).on_conflict_do_nothing())
-        number = session.execute(bump, execution_options={"synchronize_session": False}).scalar_one()
+        session.connection().execute(insert(counters).values(prefix=prefix, last_number=0).on_conflict_do_nothing())
+        number = session.connection().execute(bump).scalar_one()
     return number
 
 
@@ -577,16 +578,13 @@ def create_ticket(session: Session, settings: Settings, submission: Any, request
     """Store a validated submission as a new ticket; (ticket, created).
 
     The same idempotency key from the same requester returns the first ticket
-    (created False), even when both submissions race each other.
+    (created False), even when both submissions race each other.  `requester`
+    must have its organization loaded (accounts loads it with the user).
     """
     if requester.organization_id is None:
         raise NotAllowed("Your account belongs to no organization, so it cannot open requests. "
                          "Ask your administrator to add it to one.")
     idempotency_key = (idempotency_key or "").strip()[:100] or None
-    if idempotency_key:
-        existing = _by_idempotency(session, requester, idempotency_key)
-        if existing is not None:
-            return existing, False
     product = find_product(submission.product) or product_by_slug(submission.product)
     related = None
     if related_key:
@@ -603,8 +601,8 @@ def create_ticket(session: Session, settings: Settings, submission: Any, request
             summary=str(submission.summary or "")[:MAX_SUMMARY], description=str(submission.description or ""),
             status=workflow.INITIAL.name, values=dict(submission.values or {}),
             organization_id=requester.organization_id, requester_id=requester.id, requester=requester,
-            idempotency_key=idempotency_key, related_key=related, created_at=now, updated_at=now)
-        ticket.organization = session.get(Organization, requester.organization_id)
+            organization=requester.organization, idempotency_key=idempotency_key, related_key=related,
+            created_at=now, updated_at=now)
         session.add(ticket)
         for consent in getattr(submission, "consents", None) or ():
             ticket.consents.append(TicketConsent(
@@ -615,6 +613,8 @@ def create_ticket(session: Session, settings: Settings, submission: Any, request
         _notify(session, settings, "ticket_created", ticket, requester)
         session.commit()
     except IntegrityError:
+        # A retry with a key already used: the unique constraint, not a look-up first, decides,
+        # so two racing retries cannot both create a ticket and the usual case costs no query.
         session.rollback()
         _discard(stored)
         existing = _by_idempotency(session, requester, idempotency_key) if idempotency_key else None

@@ -404,7 +404,7 @@ async def create(request: Request) -> Response:
             return JSONResponse(exc.response_body(), status_code=422)
         uploads = [u for u in uploads if u.field in submission.attachment_fields]
         try:
-            key, url, created, ticket_id = await run_in_threadpool(
+            key, url, created, ticket = await run_in_threadpool(
                 _create, request, user, submission, data.get("idempotency_key"), uploads,
                 related if isinstance(related, str) else None)
         except tickets.TicketError as exc:
@@ -412,7 +412,7 @@ async def create(request: Request) -> Response:
     finally:
         if form is not None:
             await form.close()
-    task = BackgroundTask(_automations, request.app, ticket_id) if created else None
+    task = BackgroundTask(_automations, request.app, ticket) if created else None
     if html:
         return RedirectResponse(f"{_site_root(request, settings)}{url}", status_code=303, background=task)
     return JSONResponse({"key": key, "url": url}, status_code=201 if created else 200, background=task)
@@ -461,14 +461,13 @@ def _create(request: Request, user: User, submission, idempotency_key, uploads, 
         ticket, created = tickets.create_ticket(session, _settings(request), submission, viewer,
                                                 idempotency_key=idempotency_key, uploads=uploads,
                                                 related_key=related)
-        return ticket.key, ticket.url, created, ticket.id
+        return ticket.key, ticket.url, created, ticket
 
 
-def _automations(app: FastAPI, ticket_id: int) -> None:
+def _automations(app: FastAPI, ticket: tickets.Ticket) -> None:
+    # The ticket as created (detached, attributes loaded): automations only read it.
     with app.state.sessionmaker() as session:
-        ticket = session.get(tickets.Ticket, ticket_id)
-        if ticket is not None:
-            tickets.run_automations(session, app.state.settings, ticket)
+        tickets.run_automations(session, app.state.settings, ticket)
 
 
 def _label(catalog, data: dict, field: str) -> str:

@@ -1,0 +1,191 @@
+"""Ticket intake under load: 16 concurrent clients against `kbgen serve` on SQLite, in a separate process.
+
+Targets (2 cores): at least 200 tickets accepted per second, p99 at most 250 ms, and
+exactly as many tickets in the database as 201 answers.
+
+    python bench/bench_intake.py            # alone; prints the markdown section
+    make bench                               # as a section of bench/results.md
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+KBGEN = Path(sys.executable).with_name("kbgen")
+sys.path.insert(0, str(REPO))
+
+CLIENTS = 16
+PER_CLIENT = 150  # 2,400 tickets in all
+WARMUP = 5
+PASSWORD = "bench password 1"
+TARGET_RATE = 200.0
+TARGET_P99_MS = 250.0
+
+
+@dataclass
+class Context:  # what run() needs of bench/run.py's context, for running alone
+    workdir: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _body(client: int, n: int) -> dict:
+    return {"product": "xcally", "request_type": "technical-issue", "priority": "medium",
+            "idempotency_key": f"bench-{client:02d}-{n:05d}",
+            "fields": {"summary": f"Bench ticket {n} from client {client}",
+                       "description": "Inbound calls drop after thirty seconds on every queue.",
+                       "motion_version": "3.41.2", "deployment": "on-premise", "affected_users": "all",
+                       "server_access": "no", "channels": ["voice", "chat"]}}
+
+
+def prepare(project: Path) -> dict[str, str]:
+    """A project with the repository's forms, an empty site and 16 customers; the serve environment."""
+    from kbgen import accounts, migrations
+    from kbgen.accounts import Organization, User
+    from kbgen.db import make_engine, make_sessionmaker
+
+    shutil.copytree(REPO / "forms", project / "forms")
+    (project / "site").mkdir(parents=True)
+    (project / "site" / "index.html").write_text("<!doctype html><title>bench</title>")
+    env = {"KBGEN_DATA_DIR": str(project / "data"), "KBGEN_DATABASE_URL": f"sqlite:///{project / 'kbgen.db'}",
+           "KBGEN_SMTP_URL": "", "KBGEN_SECRET_KEY": "bench"}
+    engine = make_engine(env["KBGEN_DATABASE_URL"])
+    migrations.upgrade(engine)
+    hashed = accounts.hash_password(PASSWORD)
+    with make_sessionmaker(engine).begin() as db:
+        org = Organization(name="Bench Telecom")
+        db.add_all(User(organization=org, email=f"client{i}@bench.example", name=f"Client {i}", role="customer",
+                        password_hash=hashed) for i in range(CLIENTS))
+    engine.dispose()
+    return env
+
+
+def _client(base: str, i: int):
+    import httpx
+
+    client = httpx.Client(base_url=base, timeout=30)
+    response = client.post("/api/session", json={"email": f"client{i}@bench.example", "password": PASSWORD})
+    response.raise_for_status()
+    client.headers["X-CSRF-Token"] = client.cookies["kbgen_csrf"]
+    return client
+
+
+def load(base: str) -> tuple[list[float], dict[int, int], float]:
+    """(latencies in ms of timed requests, count per status, wall seconds of the timed part)."""
+    clients = [_client(base, i) for i in range(CLIENTS)]
+    for i, client in enumerate(clients):  # warm up the connection pool, the forms and the code paths
+        for n in range(WARMUP):
+            client.post("/api/tickets", json=_body(i, 100000 + n)).raise_for_status()
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    start = threading.Barrier(CLIENTS + 1)
+
+    def worker(i: int) -> None:
+        mine, codes = [], []
+        start.wait()
+        for n in range(PER_CLIENT):
+            began = time.perf_counter()
+            response = clients[i].post("/api/tickets", json=_body(i, n))
+            mine.append((time.perf_counter() - began) * 1000)
+            codes.append(response.status_code)
+        with lock:
+            latencies.extend(mine)
+            for code in codes:
+                statuses[code] = statuses.get(code, 0) + 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - began
+    for client in clients:
+        client.close()
+    return latencies, statuses, wall
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+def run(ctx) -> str:
+    project = Path(ctx.workdir) / "bench-intake"
+    env = prepare(project)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([str(KBGEN), "serve", "--port", str(port), "--project", str(project)],
+                              cwd=project, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        _wait(base, server)
+        latencies, statuses, wall = load(base)
+    finally:
+        server.terminate()
+        try:
+            _, err = server.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            _, err = server.communicate()
+    created = statuses.get(201, 0)
+    with sqlite3.connect(project / "kbgen.db") as db:
+        stored = db.execute("SELECT count(*) FROM tickets").fetchone()[0] - CLIENTS * WARMUP
+    rate = created / wall
+    p50, p95, p99 = (_percentile(latencies, p) for p in (50, 95, 99))
+    ok = lambda good: "yes" if good else "**no**"  # noqa: E731
+    others = ", ".join(f"{code}: {n}" for code, n in sorted(statuses.items()) if code != 201) or "none"
+    return "\n".join([
+        f"## Ticket intake: {CLIENTS} concurrent clients, `kbgen serve` on SQLite",
+        "",
+        f"{CLIENTS} clients each post {PER_CLIENT} XCALLY tickets (JSON, signed in, CSRF token) as fast as "
+        "they are answered, to `kbgen serve` in its own process; the clients run on the same machine.",
+        "",
+        "| measure | value | target | met |",
+        "|---|---|---|---|",
+        f"| tickets accepted per second | {rate:.0f} | ≥ {TARGET_RATE:.0f} | {ok(rate >= TARGET_RATE)} |",
+        f"| latency p50 / p95 / p99 (ms) | {p50:.0f} / {p95:.0f} / {p99:.0f} | p99 ≤ {TARGET_P99_MS:.0f} "
+        f"| {ok(p99 <= TARGET_P99_MS)} |",
+        f"| 201 answers / tickets stored | {created} / {stored} | equal | {ok(created == stored)} |",
+        f"| other answers | {others} | none | {ok(others == 'none')} |",
+        f"| mean latency (ms) | {statistics.fmean(latencies):.0f} | | |",
+        "",
+    ])
+
+
+def _wait(base: str, server: subprocess.Popen, timeout: float = 30) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit("kbgen serve exited:\n" + (server.stderr.read() if server.stderr else ""))
+        try:
+            httpx.get(base + "/api/me", timeout=2)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit(f"kbgen serve did not answer on {base}")
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory(prefix="kbgen-bench-intake-") as tmp:
+        print(run(Context(Path(tmp))))
