@@ -24,8 +24,8 @@ THROTTLED_MESSAGE = "Too many sign-in attempts. Wait a few minutes and try again
 
 def account_pages() -> list[GeneratedPage]:
     return [
-        GeneratedPage("login/index.md", "Sign in", render_login, hide=("toc", "navigation")),
-        GeneratedPage("logout/index.md", "Sign out", render_logout, hide=("toc", "navigation")),
+        GeneratedPage("login/index.md", "Sign in", render_login, hide=("toc", "navigation"), in_nav=False),
+        GeneratedPage("logout/index.md", "Sign out", render_logout, hide=("toc", "navigation"), in_nav=False),
     ]
 
 

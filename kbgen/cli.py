@@ -103,7 +103,9 @@ def new(title: str, product: str, type_: str, summary: str, content_dir: Path) -
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--project", "project_dir", default=".", type=click.Path(file_okay=False, path_type=Path),
               help="Project folder (holds site/ and .kbgen/).")
-def serve(host: str, port: int, project_dir: Path) -> None:
+@click.option("--forwarded-allow-ips", default=None,
+              help="Reverse proxies whose X-Forwarded-For is trusted (comma-separated IPs, or '*').")
+def serve(host: str, port: int, project_dir: Path, forwarded_allow_ips: str | None) -> None:
     """Run the portal service: search, accounts, tickets, and the built site."""
     import uvicorn
 
@@ -113,7 +115,8 @@ def serve(host: str, port: int, project_dir: Path) -> None:
     settings = Settings.from_env(project_dir)
     if not settings.site_dir.is_dir():
         raise click.ClickException(f"{settings.site_dir} does not exist: run 'kbgen build' first")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True,
+                forwarded_allow_ips=forwarded_allow_ips)
 
 
 # -- command groups -- (each concept registers its commands below)
@@ -129,6 +132,9 @@ cli.add_command(_mail)  # kbgen mail send-pending
 from kbgen.tickets_cli import tickets_group as _tickets  # noqa: E402
 
 cli.add_command(_tickets)  # kbgen tickets list|show|move|comment|statuses
+from kbgen.search.cli import report as _report  # noqa: E402
+
+cli.add_command(_report)  # kbgen report searches
 
 
 @cli.command()

@@ -69,6 +69,11 @@ class Settings:
             allowed_origins=origins,
             cookie_secure=env.get("KBGEN_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
             reopen_days=int(env.get("KBGEN_REOPEN_DAYS", cls.reopen_days)),
+            max_attachment_bytes=int(env.get("KBGEN_MAX_ATTACHMENT_BYTES", cls.max_attachment_bytes)),
+            max_attachments=int(env.get("KBGEN_MAX_ATTACHMENTS", cls.max_attachments)),
+            max_body_bytes=int(env.get("KBGEN_MAX_BODY_BYTES", cls.max_body_bytes)),
+            login_attempts_per_window=int(env.get("KBGEN_LOGIN_ATTEMPTS", cls.login_attempts_per_window)),
+            login_window_seconds=int(env.get("KBGEN_LOGIN_WINDOW_SECONDS", cls.login_window_seconds)),
         )
 
 
