@@ -187,9 +187,9 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
             self.indexer = None
 
 
-# Top-level order of the portal's tabs; other folders keep MkDocs' order after these.
-_TAB_ORDER = ("index.md", "kb", "wiki", "license", "support", "requests",
-              *(p.slug for p in PRODUCTS), *(t.slug for t in ARTICLE_TYPES), "installation", "technical")
+# Order of the portal's tabs, then of sections inside them; other folders keep MkDocs' order after these.
+_TAB_ORDER = ("index.md", "kb", "wiki", "license", "support", "requests")
+_SECTION_ORDER = (*(p.slug for p in PRODUCTS), *(t.slug for t in ARTICLE_TYPES), "technical")
 _SECTION_TITLES = {"kb": "Knowledge Base", "wiki": "Advanced Wiki", "technical": "Technical resources",
                    "support": "Contact us", "requests": "My requests",
                    **{p.slug: p.name for p in PRODUCTS}, **{t.slug: t.label for t in ARTICLE_TYPES}}
@@ -215,14 +215,14 @@ def _pages(item):
         yield from _pages(child)
 
 
-def _portal_nav(items: list, generated: dict) -> list:
+def _portal_nav(items: list, generated: dict, top: bool = True) -> list:
     kept = []
     for item in items:
         if getattr(item, "is_page", False) and item.file.src_uri in generated \
                 and not generated[item.file.src_uri].in_nav:
             continue
         if getattr(item, "is_section", False):
-            item.children = _portal_nav(item.children, generated)
+            item.children = _portal_nav(item.children, generated, top=False)
             if not item.children:
                 continue
             folder = _folder(item)
@@ -230,9 +230,16 @@ def _portal_nav(items: list, generated: dict) -> list:
                 item.title = _SECTION_TITLES[folder]
         kept.append(item)
 
+    order = _TAB_ORDER if top else _SECTION_ORDER
+
     def rank(item) -> int:
-        key = item.file.src_uri if getattr(item, "is_page", False) else _folder(item)
-        return _TAB_ORDER.index(key) if key in _TAB_ORDER else len(_TAB_ORDER)
+        if getattr(item, "is_page", False):
+            key = item.file.src_uri if top else item.file.src_uri.rstrip("/").split("/")[-1]
+            if not top and key == "index.md":
+                return -1  # a section's own page comes first
+        else:
+            key = _folder(item)
+        return order.index(key) if key in order else len(order)
 
     return sorted(kept, key=rank)
 

@@ -102,3 +102,14 @@ def test_long_builds_show_progress(tmp_path):
     assert len(progress) >= 10
     done = [n for n, _ in progress]
     assert done == sorted(done) and progress[-1][0] == progress[-1][1] >= 200
+
+
+def test_tabs_and_sections_use_portal_names_in_catalog_order(built_project):
+    home = html(built_project, "")
+    tabs = re.findall(r'class="md-tabs__link[^"]*"[^>]*>\s*([^<]+?)\s*<', home)
+    assert tabs == ["Home", "Knowledge Base", "Advanced Wiki", "License", "Contact us", "My requests"]
+    support = html(built_project, "support")
+    sidebar = support.split('class="md-sidebar md-sidebar--primary"', 1)[1].split('class="md-content"', 1)[0]
+    positions = [sidebar.index(f"{name}\n") for name in ("XCALLY", "XPLANY", "WitiOp", "Vidaoo", "License")]
+    assert positions == sorted(positions)
+    assert "Sign in" not in home.split('class="md-tabs"', 1)[1].split("</nav>", 1)[0]
