@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kbgen.content import Article, Problem, iter_markdown, parse_article
+from kbgen.forms import check_forms
 from kbgen.links import check_links
 
 
@@ -40,9 +41,7 @@ def check_project(docs_dir: Path, rules: ContentRules, forms_dir: Path | None = 
     """All problems of a project as printable lines: content first, then forms."""
     articles, others = read_docs(docs_dir, rules)
     lines = [_with_dir(docs_dir, p) for p in check_articles(articles, rules, others)]
-    if forms_dir is not None and forms_dir.is_dir() and any(forms_dir.glob("*.yml")):
-        from kbgen.forms import check_forms
-
+    if forms_dir is not None and forms_dir.is_dir():
         lines.extend(check_forms(forms_dir))
     return lines
 

@@ -5,7 +5,6 @@ of MkDocs means rewriting this file, not the content model, the forms or the ind
 """
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 from pathlib import Path
@@ -17,10 +16,16 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 
 from kbgen.catalog import ARTICLE_TYPES, PRODUCTS
+from kbgen.accountpages import account_pages
 from kbgen.check import ContentRules, check_articles
 from kbgen.content import Article, parse_article
+from kbgen.formpages import support_pages
+from kbgen.forms import FormDefinitionError, load_catalog
 from kbgen.generated import GeneratedPage
 from kbgen.portal import Entry, contact_footer, portal_pages
+from kbgen.requestpages import request_pages
+from kbgen.search.indexer import IndexBuilder, PageRecord, update_pages
+from kbgen.search.pages import search_page
 from kbgen.settings import default_index_dir
 
 log = logging.getLogger("mkdocs.plugins.kbgen")
@@ -59,7 +64,6 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
         self.project_dir = project
         self.index_dir = (project / self.config.index_dir) if self.config.index_dir else default_index_dir(project)
         self.forms_dir = project / self.config.forms_dir
-        self.search_enabled = self.config.search_index and _has("kbgen.search.indexer")
         self.rules = ContentRules(tuple(self.config.required), self.config.closed_front_matter,
                                   self.config.check_links)
         return config
@@ -99,25 +103,14 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
 
     def _generated_pages(self, entries: list[Entry], existing: set[str]) -> list[GeneratedPage]:
         pages = list(portal_pages(entries, existing))
-        if self.forms_dir.is_dir() and _has("kbgen.formpages"):
-            from kbgen.formpages import support_pages
-            from kbgen.forms import FormDefinitionError, load_catalog
-
+        if self.forms_dir.is_dir():
             try:
                 pages += support_pages(load_catalog(self.forms_dir))
             except FormDefinitionError as exc:
                 raise PluginError("Ticket forms are invalid:\n" + "\n".join(exc.problems)) from None
-        if _has("kbgen.accountpages"):
-            from kbgen.accountpages import account_pages
-
-            pages += account_pages()
-        if _has("kbgen.requestpages"):
-            from kbgen.requestpages import request_pages
-
-            pages += request_pages()
-        if self.config.search_index and _has("kbgen.search.pages"):
-            from kbgen.search.pages import search_page
-
+        pages += account_pages()
+        pages += request_pages()
+        if self.config.search_index:
             pages.append(search_page())
         return pages
 
@@ -128,10 +121,8 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
 
     def _start_index(self) -> None:
         self.indexer, self.changed = None, []
-        if not self.search_enabled:
+        if not self.config.search_index:
             return
-        from kbgen.search.indexer import IndexBuilder
-
         incremental = self.dirty and self.index_dir.exists() and any(self.index_dir.iterdir())
         if not incremental:
             self.indexer = IndexBuilder(self.index_dir, self.synonyms_path)
@@ -145,7 +136,7 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
         article = self.articles.get(src)
         if article is None:
             return html
-        if self.search_enabled and page.meta.get("search", {}) != {"exclude": True}:
+        if self.config.search_index and page.meta.get("search", {}) != {"exclude": True}:
             self._index(page, article, html)
         if article.product:
             html += contact_footer(root, article.product)
@@ -159,8 +150,6 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
             log.info(f"kbgen: rendered {self.rendered}/{self.total_pages} pages")
 
     def _index(self, page, article: Article, html: str) -> None:
-        from kbgen.search.indexer import PageRecord
-
         tags = article.meta.get("tags") or []
         record = PageRecord(url=page.url, path=article.path, title=page.title or article.title, html=html,
                             product=article.product, type=article.type,
@@ -176,8 +165,6 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
             self.indexer.finish()
             log.info(f"kbgen: search index written to {self.index_dir}")
         elif self.changed:
-            from kbgen.search.indexer import update_pages
-
             update_pages(self.index_dir, self.changed, synonyms_file=self.synonyms_path)
             log.info(f"kbgen: search index updated for {len(self.changed)} page(s)")
 
@@ -260,13 +247,6 @@ def _parsed(file: File, required: tuple[str, ...]) -> Article:
     article = parse_article(file.src_uri, file.content_string, required)
     _PARSED[key] = (stat.st_mtime_ns, stat.st_size, article)
     return article
-
-
-def _has(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
 
 
 def _display(docs_dir: Path) -> str:
