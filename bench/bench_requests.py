@@ -130,6 +130,7 @@ def run(ctx) -> str:
     from bench_intake import _free_port, _wait
 
     project = Path(ctx.workdir) / "bench-requests"
+    load_before = os.getloadavg()[0]
     began = time.perf_counter()
     env = prepare(project)
     setup = time.perf_counter() - began
@@ -165,7 +166,8 @@ def run(ctx) -> str:
         f"| **all queries** | | {statistics.median(every):.1f} | {_p95(every):.1f} |",
         "",
         f"Worst p95 of any kind of query: {worst:.1f} ms (target ≤ {TARGET_P95_MS:.0f} ms: "
-        f"{'met' if worst <= TARGET_P95_MS else '**not met**'}).",
+        f"{'met' if worst <= TARGET_P95_MS else '**not met**'}). Load average before the run: {load_before:.1f} "
+        f"on {os.cpu_count()} cores.",
         "",
     ]
     return "\n".join(lines)

@@ -3,7 +3,7 @@
 Plain functions over a SQLAlchemy session; the HTTP router (kbgen/web/tickets.py)
 and the CLI (kbgen/tickets_cli.py) are thin adapters over them.  Every function
 that changes a ticket queues its notifications in the same transaction and
-commits, so a change and its emails exist together or not at all.
+commits it, so a change and its emails exist together or not at all.
 
 Times are naive UTC, as everywhere in the database (SQLite drops time zones).
 """
@@ -13,7 +13,8 @@ import datetime as dt
 import html
 import re
 import secrets
-import shutil
+import threading
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Sequence
@@ -579,6 +580,27 @@ def agents(session: Session) -> list[User]:
 # -- changing ---------------------------------------------------------------------------------
 
 
+_SQLITE_WRITER = threading.Lock()
+
+
+@contextmanager
+def _writing(session: Session):
+    """One transaction that writes, committed at the end or rolled back.
+
+    SQLite lets one writer in at a time and makes the others sleep and retry with
+    growing pauses (the busy timeout), which turns a burst of intakes into
+    second-long waits; queueing this process's writers on a lock instead keeps
+    each wait to the few milliseconds a ticket's transaction takes.
+    """
+    with _SQLITE_WRITER if session.get_bind().dialect.name == "sqlite" else nullcontext():
+        try:
+            yield
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
 def _notify(session: Session, settings: Settings, event: str, ticket: Ticket, actor: User | None, **details):
     from kbgen.notifications import notify
 
@@ -606,36 +628,34 @@ def create_ticket(session: Session, settings: Settings, submission: Any, request
             Ticket.organization_id == requester.organization_id)).first()
     stored = _store_files(settings, uploads)
     try:
-        number = _next_number(session, product.key_prefix)
-        now = utcnow()
-        ticket = Ticket(
-            key=f"{product.key_prefix}-{number}", number=number, product=product.slug,
-            request_type=submission.request_type, priority=submission.priority,
-            summary=str(submission.summary or "")[:MAX_SUMMARY], description=str(submission.description or ""),
-            status=workflow.INITIAL.name, values=dict(submission.values or {}),
-            organization_id=requester.organization_id, requester_id=requester.id, requester=requester,
-            organization=requester.organization, idempotency_key=idempotency_key, related_key=related,
-            created_at=now, updated_at=now)
-        session.add(ticket)
-        for consent in getattr(submission, "consents", None) or ():
-            ticket.consents.append(TicketConsent(
-                field=consent.field, name=str(consent.name)[:200], version=str(consent.version)[:40],
-                text_sha256=consent.text_sha256, user_id=requester.id, accepted_at=now))
-        ticket.attachments.extend(_attachment_rows(stored, ticket, requester))
-        session.flush()
-        _notify(session, settings, "ticket_created", ticket, requester)
-        session.commit()
+        with _writing(session):
+            number = _next_number(session, product.key_prefix)
+            now = utcnow()
+            ticket = Ticket(
+                key=f"{product.key_prefix}-{number}", number=number, product=product.slug,
+                request_type=submission.request_type, priority=submission.priority,
+                summary=str(submission.summary or "")[:MAX_SUMMARY],
+                description=str(submission.description or ""), status=workflow.INITIAL.name,
+                values=dict(submission.values or {}), organization_id=requester.organization_id,
+                requester_id=requester.id, requester=requester, organization=requester.organization,
+                idempotency_key=idempotency_key, related_key=related, created_at=now, updated_at=now)
+            session.add(ticket)
+            for consent in getattr(submission, "consents", None) or ():
+                ticket.consents.append(TicketConsent(
+                    field=consent.field, name=str(consent.name)[:200], version=str(consent.version)[:40],
+                    text_sha256=consent.text_sha256, user_id=requester.id, accepted_at=now))
+            ticket.attachments.extend(_attachment_rows(stored, ticket, requester))
+            session.flush()
+            _notify(session, settings, "ticket_created", ticket, requester)
     except IntegrityError:
         # A retry with a key already used: the unique constraint, not a look-up first, decides,
         # so two racing retries cannot both create a ticket and the usual case costs no query.
-        session.rollback()
         _discard(stored)
         existing = _by_idempotency(session, requester, idempotency_key) if idempotency_key else None
         if existing is None:
             raise
         return existing, False
     except BaseException:
-        session.rollback()
         _discard(stored)
         raise
     return ticket, True
@@ -659,9 +679,10 @@ def run_automations(session: Session, settings: Settings, ticket: Ticket) -> lis
                           internal=True, title=str(outcome.title)[:200], body=str(outcome.body),
                           html=plain_text_html(str(outcome.body)))
               for outcome in run_new_ticket(session, settings, ticket)]
+    session.commit()  # ends the automations' reading transaction before queueing to write
     if events:
-        session.add_all(events)
-    session.commit()
+        with _writing(session):
+            session.add_all(events)
     return events
 
 
@@ -684,23 +705,22 @@ def add_comment(session: Session, settings: Settings, ticket: Ticket, author: Us
             f"Request {ticket.key} is closed, so it takes no more comments. "
             "Open a new request that refers to it instead.",
             new_request_url=new_request_url(ticket), related_key=ticket.key)
+    rendered = render_markdown(text)
     stored = _store_files(settings, uploads)
     try:
-        now = utcnow()
-        event = TicketEvent(ticket=ticket, kind=NOTE if internal else COMMENT, internal=internal,
-                            author_id=author.id, author=author, body=text, html=render_markdown(text),
-                            created_at=now)
-        session.add(event)
-        session.add_all(_attachment_rows(stored, ticket, author, event))
-        ticket.updated_at = now
-        session.flush()
-        _notify(session, settings, "comment_added", ticket, author, comment=event)
-        target = None if internal or is_agent(author) else workflow.on_customer_comment(ticket.status)
-        if target is not None:
-            _change_status(session, settings, ticket, author, target, now)
-        session.commit()
+        with _writing(session):
+            now = utcnow()
+            event = TicketEvent(ticket=ticket, kind=NOTE if internal else COMMENT, internal=internal,
+                                author_id=author.id, author=author, body=text, html=rendered, created_at=now)
+            session.add(event)
+            session.add_all(_attachment_rows(stored, ticket, author, event))
+            ticket.updated_at = now
+            session.flush()
+            _notify(session, settings, "comment_added", ticket, author, comment=event)
+            target = None if internal or is_agent(author) else workflow.on_customer_comment(ticket.status)
+            if target is not None:
+                _change_status(session, settings, ticket, author, target, now)
     except BaseException:
-        session.rollback()
         _discard(stored)
         raise
     return event
@@ -720,8 +740,8 @@ def transition(session: Session, settings: Settings, ticket: Ticket, actor: User
     now = now or utcnow()
     move = workflow.check(ticket.status, to, actor.role if actor else workflow.AGENT,
                           resolved_at=ticket.resolved_at, reopen_days=settings.reopen_days, now=now)
-    event = _change_status(session, settings, ticket, actor, move.target, now)
-    session.commit()
+    with _writing(session):
+        event = _change_status(session, settings, ticket, actor, move.target, now)
     return event
 
 
@@ -748,15 +768,15 @@ def assign(session: Session, settings: Settings, ticket: Ticket, actor: User | N
     if assignee is not None and not is_agent(assignee):
         raise CommentRejected(f"{assignee.email} is not on the support team; assign the request to an agent.",
                               field="assignee")
-    now = utcnow()
-    ticket.assignee_id = assignee.id if assignee else None
-    ticket.assignee = assignee
-    ticket.updated_at = now
-    event = TicketEvent(ticket=ticket, kind=ASSIGNED, internal=True, author_id=actor.id if actor else None,
-                        author=actor, title=f"Assigned to {assignee.name or assignee.email}" if assignee
-                        else "Unassigned", created_at=now)
-    session.add(event)
-    session.commit()
+    with _writing(session):
+        now = utcnow()
+        ticket.assignee_id = assignee.id if assignee else None
+        ticket.assignee = assignee
+        ticket.updated_at = now
+        event = TicketEvent(ticket=ticket, kind=ASSIGNED, internal=True, author_id=actor.id if actor else None,
+                            author=actor, title=f"Assigned to {assignee.display_name}" if assignee
+                            else "Unassigned", created_at=now)
+        session.add(event)
     return event
 
 
