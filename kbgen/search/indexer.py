@@ -76,13 +76,16 @@ def page_document(record: PageRecord, sections: list[Section]) -> dict:
     product = find_product(record.product)
     article_type = find_type(record.type)
     tags = " ".join(str(t).replace("-", " ") for t in record.tags)
-    headings = " \n".join(s.heading for s in sections if s.heading)
+    h1 = sections[0].heading if sections and sections[0].level == 1 else ""
+    headings = " \n".join(s.heading for s in sections if s.heading and s.level > 1)
     body = " \n".join(s.text for s in sections)
-    spell = set(_SPELL_WORD.findall(" ".join((record.title, headings, body, tags, record.summary)).lower()))
+    spell = set(_SPELL_WORD.findall(" ".join((record.title, h1, headings, body, tags, record.summary)).lower()))
     return {
         "path": record.path,
         "url": record.url,
-        "title": record.title,
+        # The body's own <h1> counts as title too ("The asterisk.conf file" of "Asterisk Main Configuration File").
+        "title": record.title if not h1 or h1.lower() == record.title.lower() else f"{record.title} \n{h1}",
+        "_stored_title": record.title,
         "headings": headings,
         "tags": tags,
         "summary": record.summary,

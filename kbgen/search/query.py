@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import html
 import json
+import math
 import re
 import threading
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from kbgen.catalog import ARTICLE_TYPES, PRODUCTS, find_product, find_type
 from kbgen.search import store
 from kbgen.search.analysis import is_stop, stem_word, terms, word_spans, words
 from kbgen.search.indexer import PAGES, SECTIONS, SYNONYMS
-from kbgen.search.ranking import Ranker
+from kbgen.search.ranking import Concept, Ranker
 from kbgen.search.spelling import Speller
 from kbgen.search.synonyms import Synonyms
 
@@ -38,6 +39,9 @@ PAGE_FIELDS = {"title": 6.0, "tags": 3.0, "headings": 2.5, "summary": 2.0, "meta
 SECTION_FIELDS = {"heading": 3.0, "body": 1.0}
 SYNONYM_WEIGHT = 0.8
 PREFIX_WEIGHT = 0.6
+TITLE_BONUS = 0.5
+IN_TITLE_WEIGHT = 0.3
+PART_WEIGHT = 0.5  # res_pjsip's parts, when a page does not use the whole identifier
 PREFIX_EXPANSIONS = 8
 SNIPPET_CHARS = 180
 SNIPPET_SCAN = 20_000
@@ -235,38 +239,91 @@ INDEXES = Indexes()
 
 @dataclass
 class _Plan:
-    """One wording of the customer's search as weighted terms."""
+    """One wording of the customer's search: what to look for, and the words to mark."""
 
-    terms: list[tuple[str, float]]
+    concepts: list[Concept]
     stems: set[str]
     prefixes: tuple[str, ...] = ()
 
 
 def _plan(index: SearchIndex, text: str, partial: bool) -> _Plan | None:
-    query_terms = list(dict.fromkeys(terms(text)))[:MAX_TERMS]
+    """The concepts of a query: each word, with the alternatives that may stand for it.
+
+    An identifier's parts stand in for it at a lower weight (sip.conf -> sip, conf); two
+    words written as one elsewhere join ("back up" -> backup, "voice mail" -> voicemail);
+    a synonym group found in the query turns the words of its entry into one concept whose
+    alternatives are the group's other entries; an unfinished last word (as you type)
+    gets its likeliest completions.
+    """
+    tokens = words(text)[:MAX_TERMS]
     prefix = ""
-    if partial and text and not text[-1].isspace():
-        typed = words(text)
-        last = typed[-1] if typed else ""
-        if len(last) >= 2 and last.isalnum():
-            prefix = last
+    if partial and text and not text[-1].isspace() and tokens:
+        if len(tokens[-1]) >= 2 and tokens[-1].isalnum():
+            prefix = tokens[-1]
+    concept_of: dict[str, int] = {}
+    concepts: list[Concept] = []
+    heads: list[str | None] = []  # per token, the term naming its concept (None: a common word)
+    for token in tokens:
+        analyzed = terms(token)
+        if not analyzed:
+            heads.append(None)
+            continue
+        head = analyzed[0]
+        heads.append(head)
+        if head in concept_of:
+            continue
+        concept_of[head] = len(concepts)
+        members: Concept = [((head,), 1.0)]
+        parts = tuple(dict.fromkeys(t for t in analyzed[1:] if t != head))
+        if parts:
+            members.append((parts, PART_WEIGHT / len(parts)))
+        concepts.append(members)
+    query_terms = [h for h in dict.fromkeys(heads) if h]
     if not query_terms and not prefix:
         return None
-    weighted = [(t, 1.0) for t in query_terms]
-    stems = set(query_terms)
-    for alternative in index.synonyms.expand(query_terms):
-        stems.update(alternative)
-        # A phrase's words share the weight of one word, so "music on hold" does not outweigh "moh".
-        weighted += [(t, SYNONYM_WEIGHT / len(alternative)) for t in alternative if t not in stems - set(alternative)]
+    stems = {t for concept in concepts for member, _ in concept for t in member}
+
+    def merge(indexes: list[int], extra: Concept) -> int:
+        indexes = sorted(set(indexes))
+        merged = [member for i in indexes for member in concepts[i]] + extra
+        for i in indexes[1:]:
+            concepts[i] = []
+        concepts[indexes[0]] = merged
+        for term, i in list(concept_of.items()):
+            if i in indexes:
+                concept_of[term] = indexes[0]
+        return indexes[0]
+
+    for i in range(len(tokens) - 1):
+        first, second = tokens[i], tokens[i + 1]
+        if not (first.isalpha() and second.isalpha()) or heads[i] is None or heads[i + 1] is None:
+            continue  # "up on" would join into "upon": common words never join
+        joined = stem_word(first + second)
+        if joined in concept_of or not index.pages.frequency(joined):
+            continue
+        pair = (heads[i], heads[i + 1])
+        extra: Concept = [((joined,), SYNONYM_WEIGHT * 2), (pair, 1.0)]
+        concept_of[joined] = merge([concept_of[pair[0]], concept_of[pair[1]]], extra)
+        stems.add(joined)
+    for source, alternatives in index.synonyms.expand(query_terms):
+        # An alternative of another length is scaled (gently: its words may be commoner) to stand for the entry.
+        extra = [(alternative, SYNONYM_WEIGHT * math.sqrt(len(source) / len(alternative)))
+                 for alternative in alternatives]
+        if len(source) > 1:
+            extra.append((source, 1.0))  # all its words together, as well as each alone
+        merge([concept_of[t] for t in source], extra)
+        for alternative in alternatives:
+            stems.update(alternative)
     if prefix:
-        for term in index.completions(prefix):
-            if term not in stems:
-                stems.add(term)
-                weighted.append((term, PREFIX_WEIGHT))
-    merged: dict[str, float] = {}
-    for term, weight in weighted:
-        merged[term] = max(merged.get(term, 0.0), weight)
-    return _Plan(list(merged.items()), stems, (prefix,) if prefix else ())
+        completions = [t for t in index.completions(prefix) if t not in stems]
+        stems.update(completions)
+        members = [((t,), PREFIX_WEIGHT) for t in completions]
+        last = heads[-1]
+        if last is not None and last in concept_of:
+            concepts[concept_of[last]] += members
+        elif members:
+            concepts.append(members)
+    return _Plan([c for c in concepts if c], stems, (prefix,) if prefix else ())
 
 
 @dataclass
@@ -276,15 +333,29 @@ class _Matches:
 
 
 def _match(index: SearchIndex, plan: _Plan) -> _Matches:
-    scores = index.pages.score(plan.terms)
-    if len(plan.terms) > 1:
-        # Coordination: a page with all the words beats one that repeats a single word.
-        presence = {d: 0 for d in scores}
-        for term, _ in plan.terms:
-            for docnum in index.pages.postings(term)[0]:
-                presence[docnum] += 1
-        wanted = len(plan.terms)
-        scores = {d: s * (0.5 + 0.5 * presence[d] / wanted) for d, s in scores.items()}
+    scores, matched = index.pages.score(plan.concepts)
+    wanted = len(plan.concepts)
+    if wanted > 1:
+        # Coordination: a page about all the customer's words beats one repeating a single word.
+        scores = {d: s * (0.5 + 0.5 * matched[d] / wanted) for d, s in scores.items()}
+    # A title that says what the customer asked, and little else, is the page they want:
+    # BM25F alone lets a long body's many mentions outweigh it.
+    in_title: dict[int, int] = {}
+    for concept in plan.concepts:
+        docs: set[int] = set()
+        for member, _ in concept:
+            found = index.pages.in_field("title", member[0])
+            for term in member[1:]:
+                found = found & index.pages.in_field("title", term)
+            docs |= found
+        for d in docs:
+            in_title[d] = in_title.get(d, 0) + 1
+    lengths = index.pages.lengths["title"]
+    for d, count in in_title.items():
+        if d in scores:
+            covered = count / wanted
+            exact = min(1.0, count / max(lengths[d], 1.0))
+            scores[d] *= 1.0 + TITLE_BONUS * covered * (1.0 + exact)
     return _Matches(plan, scores)
 
 
@@ -332,6 +403,8 @@ def _suggest(index: SearchIndex, text: str) -> tuple[str | None, bool]:
     replacements: dict[str, str] = {}
     unknown = False
     for word in _checked_words(text):
+        if index.synonyms.knows(stem_word(word)):
+            continue
         pages = index.pages.frequency(stem_word(word))
         if pages > 2:
             continue
@@ -371,7 +444,8 @@ def search(index: SearchIndex | None, request: SearchRequest) -> SearchResponse:
     exact = _match(index, plan)
     runs = [exact]
     exact_total = len(_allowed(index, exact.scores, request.product, request.type))
-    if exact_total < FEW or any(not index.pages.frequency(stem_word(w)) for w in _checked_words(request.q)):
+    if exact_total < FEW or any(not index.pages.frequency(stem_word(w)) and not index.synonyms.knows(stem_word(w))
+                                for w in _checked_words(request.q)):
         suggestion, unknown = _suggest(index, request.q)
         corrected_plan = _plan(index, suggestion, request.partial) if suggestion else None
         if corrected_plan is not None:
@@ -403,10 +477,14 @@ def _hit(index: SearchIndex, docnum: int, plan: _Plan, stems: set[str], prefixes
     url, heading, text = info.url, None, ""
     sections = index.sections_of(info.path)
     if sections:
-        scores = index.sections.score_some(plan.terms, sections)
-        best = max(sections, key=lambda d: (scores[d], -d))  # ties: the earlier section
+        # Words of the page's title say which page, not which part of it: the rest decides the section.
+        concepts = [[(member, weight * IN_TITLE_WEIGHT) for member, weight in concept]
+                    if any(_in_title(index, member, docnum) for member, _ in concept) else concept
+                    for concept in plan.concepts]
+        scores, _ = index.sections.score(concepts, sections)
+        best = max(sections, key=lambda d: (scores.get(d, 0.0), -d))  # ties: the earlier section
         section = index.section(best)
-        if section.get("anchor") and scores[best] > 0:
+        if section.get("anchor") and scores.get(best, 0.0) > 0:
             url = f"{info.url}#{section['anchor']}"
             heading = section.get("heading") or None
         text = section.get("body") or ""
@@ -415,6 +493,10 @@ def _hit(index: SearchIndex, docnum: int, plan: _Plan, stems: set[str], prefixes
         summary = make_snippet(info.summary, stems, prefixes)
         snippet = summary if ("<mark>" in summary or not snippet) else snippet
     return Hit(url=url, title=info.title, section=heading, snippet=snippet, product=info.product, type=info.type)
+
+
+def _in_title(index: SearchIndex, member: tuple[str, ...], docnum: int) -> bool:
+    return all(docnum in index.pages.in_field("title", term) for term in member)
 
 
 def make_snippet(text: str, stems: set[str], prefixes: tuple[str, ...] = (), width: int = SNIPPET_CHARS) -> str:

@@ -34,6 +34,7 @@ class Ranker:
                         for name in fields}
         self.average = {name: (sum(values) / self.live) or 1.0 for name, values in self.lengths.items()}
         self._cache: OrderedDict[str, tuple[array, array]] = OrderedDict()
+        self._fields_cache: OrderedDict[str, frozenset[int]] = OrderedDict()
         self._cache_terms = cache_terms
         self._lock = threading.Lock()
 
@@ -60,30 +61,57 @@ class Ranker:
                 self._cache.popitem(last=False)
         return docnums, scores
 
+    def in_field(self, fieldname: str, term: str) -> frozenset[int]:
+        """The documents having a term in one field (e.g. in their title)."""
+        key = f"{fieldname}\x00{term}"
+        cached = self._fields_cache.get(key)
+        if cached is None:
+            cached = frozenset(d for d, _ in _read_postings(self.reader, fieldname, term)) - self.deleted
+            with self._lock:
+                self._fields_cache[key] = cached
+                while len(self._fields_cache) > self._cache_terms:
+                    self._fields_cache.popitem(last=False)
+        return cached
+
     def frequency(self, term: str) -> int:
         return len(self.postings(term)[0])
 
-    def score(self, weighted_terms: list[tuple[str, float]]) -> dict[int, float]:
-        totals: dict[int, float] = {}
-        get = totals.get
-        for term, weight in weighted_terms:
-            docnums, scores = self.postings(term)
-            for docnum, score in zip(docnums, scores):
-                totals[docnum] = get(docnum, 0.0) + weight * score
-        return totals
+    def score(self, concepts: list[Concept], docnums: list[int] | None = None) -> tuple[dict[int, float], dict[int, int]]:
+        """(score, number of concepts matched) per document, for all matching documents or the given ones.
 
-    def score_some(self, weighted_terms: list[tuple[str, float]], docnums: list[int]) -> dict[int, float]:
-        """Scores of a few given documents only (the sections of the result pages)."""
-        totals = dict.fromkeys(docnums, 0.0)
-        for term, weight in weighted_terms:
-            ids, scores = self.postings(term)
-            if not ids:
-                continue
-            for docnum in docnums:
-                i = bisect_left(ids, docnum)
-                if i < len(ids) and ids[i] == docnum:
-                    totals[docnum] += weight * scores[i]
-        return totals
+        A concept is one thing the customer asked for: a word, or a phrase with the
+        synonyms and completions that may stand for it. Its score in a document is that
+        of its best-matching alternative, so a page using both "moh" and "music on hold"
+        does not count the same idea twice.
+        """
+        totals: dict[int, float] = {}
+        matched: dict[int, int] = {}
+        for concept in concepts:
+            best: dict[int, float] = {}
+            for terms, weight in concept:
+                member: dict[int, float] = {}
+                for term in terms:
+                    ids, scores = self.postings(term)
+                    if docnums is None:
+                        for docnum, score in zip(ids, scores):
+                            member[docnum] = member.get(docnum, 0.0) + score
+                    elif ids:
+                        for docnum in docnums:
+                            i = bisect_left(ids, docnum)
+                            if i < len(ids) and ids[i] == docnum:
+                                member[docnum] = member.get(docnum, 0.0) + scores[i]
+                for docnum, score in member.items():
+                    score *= weight
+                    if score > best.get(docnum, 0.0):
+                        best[docnum] = score
+            for docnum, score in best.items():
+                totals[docnum] = totals.get(docnum, 0.0) + score
+                matched[docnum] = matched.get(docnum, 0) + 1
+        return totals, matched
+
+
+# A concept: alternatives, each (its analyzed terms, weight); see Ranker.score.
+Concept = list[tuple[tuple[str, ...], float]]
 
 
 def _read_postings(reader, fieldname: str, term: str):

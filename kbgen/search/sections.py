@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 _DROP = re.compile(r"<(script|style|template|svg)\b.*?</\1\s*>|<!--.*?-->", re.S | re.I)
-_H1 = re.compile(r"<h1\b[^>]*>.*?</h1\s*>", re.S | re.I)
+_H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1\s*>", re.S | re.I)
 _HEADING = re.compile(r"<h([23])\b([^>]*)>(.*?)</h\1\s*>", re.S | re.I)
 _ID = re.compile(r"""\bid\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 _HEADERLINK = re.compile(r"<a\b[^>]*\bclass\s*=\s*[\"'][^\"']*headerlink[^>]*>.*?</a\s*>", re.S | re.I)
@@ -24,8 +24,8 @@ _SPACE = re.compile(r"\s+")
 
 @dataclass(frozen=True)
 class Section:
-    anchor: str  # "" for the text before the first heading
-    heading: str  # "" for the text before the first heading
+    anchor: str  # "" for the text before the first h2/h3
+    heading: str  # the page's <h1> (or "") for the text before the first h2/h3
     text: str
     level: int  # 1 for the page top, else 2 or 3
 
@@ -38,9 +38,13 @@ def html_to_text(fragment: str) -> str:
 
 def split_sections(body_html: str) -> list[Section]:
     """The page top and one section per h2/h3; empty sections are kept when they have a heading."""
-    cleaned = _H1.sub(" ", _DROP.sub(" ", body_html))
+    cleaned = _DROP.sub(" ", body_html)
+    h1 = _H1.search(cleaned)
+    # The page's own <h1> heads the text before the first h2 (it may differ from the nav title).
+    heading = html_to_text(_HEADERLINK.sub("", h1.group(1))) if h1 else ""
+    cleaned = _H1.sub(" ", cleaned)
     sections: list[Section] = []
-    anchor, heading, level, start = "", "", 1, 0
+    anchor, level, start = "", 1, 0
     for match in _HEADING.finditer(cleaned):
         text = html_to_text(cleaned[start:match.start()])
         if text or heading:

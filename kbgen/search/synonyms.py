@@ -29,13 +29,19 @@ class Synonyms:
     # Each group is a tuple of entries; an entry is the stemmed terms of a word or phrase.
     groups: tuple[tuple[tuple[str, ...], ...], ...] = ()
 
-    def expand(self, query_terms: list[str]) -> list[tuple[str, ...]]:
-        """Entries that mean the same as a word or phrase found in the query (not already in it)."""
-        found: list[tuple[str, ...]] = []
+    def expand(self, query_terms: list[str]) -> list[tuple[tuple[str, ...], list[tuple[str, ...]]]]:
+        """(entry found in the query, the other entries of its group) for each group the query uses."""
+        found = []
         for group in self.groups:
-            if any(_contains(query_terms, entry) for entry in group):
-                found += [entry for entry in group if not _contains(query_terms, entry) and entry not in found]
+            sources = [entry for entry in group if _contains(query_terms, entry)]
+            if sources:
+                source = max(sources, key=len)  # "music on hold" rather than its "hold" alone
+                found.append((source, [entry for entry in group if entry != source]))
         return found
+
+    def knows(self, term: str) -> bool:
+        """Whether a stemmed term is part of some entry (then it is not a typo, whatever the pages say)."""
+        return any(term in entry for group in self.groups for entry in group)
 
     def to_json(self) -> str:
         return json.dumps({"groups": [[list(e) for e in g] for g in self.groups]})

@@ -1,0 +1,46 @@
+"""HTTP adapter of search: GET /api/search, answered from the live index.
+
+    GET /api/search?q=&product=&type=&limit=&page=[&partial=1]
+    200 {"query", "total", "page", "limit", "results": [{url, title, section, snippet, product, type}],
+         "suggestion", "facets": {"product": [{value, label, count}], "type": [...]}}
+    400 {"detail": "<which parameter is wrong and what to send>"}
+    503 {"detail": "..."} before the first `kbgen build`
+
+`partial=1` marks results-as-you-type: the last word may be unfinished, and a miss is
+not recorded (half-typed words are not what customers could not find).
+"""
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from kbgen.search import missed
+from kbgen.search.query import INDEXES, InvalidSearch, SearchRequest, search
+
+router = APIRouter(tags=["search"])
+log = logging.getLogger("kbgen.search")
+
+
+@router.get("/api/search")
+def api_search(request: Request) -> Response:
+    params = request.query_params
+    try:
+        wanted = SearchRequest.parse(params.get("q"), params.get("product"), params.get("type"),
+                                     params.get("limit"), params.get("page"), params.get("partial"))
+    except InvalidSearch as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+    index = INDEXES.get(request.app.state.settings.index_dir)
+    if index is None:
+        return JSONResponse({"detail": "The search index is not built yet: run 'kbgen build'."}, status_code=503)
+    found = search(index, wanted)
+    if (found.total == 0 and found.terms and wanted.page == 1 and not wanted.partial
+            and wanted.product is None and wanted.type is None):
+        try:
+            with request.app.state.sessionmaker() as session:
+                missed.record(session, wanted.q)
+        except Exception:  # noqa: BLE001 - the customer still gets their (empty) answer
+            log.exception("could not record a missed search")
+    return Response(found.to_json(), media_type="application/json",
+                    headers={"Cache-Control": "public, max-age=60"})
