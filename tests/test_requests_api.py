@@ -188,3 +188,14 @@ def test_signed_out_visitors_get_401_everywhere(portal):
     assert stranger.get(f"/api/tickets/{key}").status_code == 401
     assert stranger.post(f"/api/tickets/{key}/comments", json={"text": "hi"}).status_code == 401
     assert stranger.post(f"/api/tickets/{key}/transitions", json={"to": "Closed"}).status_code == 401
+
+
+def test_a_malformed_comment_gets_a_message_saying_what_to_send(portal):
+    key = portal.open(ANN)
+    ann = portal.client(ANN)
+    for body in ([1, 2], {"text": 5}, {"text": "hi", "internal": "yes"}):
+        response = ann.post(f"/api/tickets/{key}/comments", json=body)
+        assert response.status_code == 422
+        assert response.json()["detail"] == 'Send JSON like {"text": "...", "internal": false}.'
+    long = ann.post(f"/api/tickets/{key}/comments", json={"text": "x" * 20001})
+    assert "at most 20000 are accepted" in long.json()["detail"]

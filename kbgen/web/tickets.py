@@ -201,7 +201,8 @@ class RefusedMoveOut(BaseModel):
 
 
 class CommentIn(BaseModel):
-    text: str = Field(max_length=tickets.MAX_COMMENT_CHARS, description="Markdown; raw HTML is shown as text")
+    text: str = Field(description=f"Markdown, at most {tickets.MAX_COMMENT_CHARS} characters; raw HTML is shown "
+                                  "as text")
     internal: bool = Field(False, description="An internal note: agents only, never shown to customers")
 
 
@@ -597,11 +598,13 @@ async def comment(key: str, request: Request) -> Response:
     try:
         if content_type == "application/json":
             try:
-                body = CommentIn.model_validate_json(await request.body())
-            except ValueError as exc:
-                return JSONResponse({"detail": "Send JSON like {\"text\": \"...\"}: " + str(exc).splitlines()[0]},
-                                    status_code=422)
-            text, internal, uploads = body.text, body.internal, []
+                body = json.loads(await request.body() or b"null")
+            except (ValueError, UnicodeDecodeError):
+                body = None
+            if not isinstance(body, dict) or not isinstance(body.get("text", ""), str) \
+                    or not isinstance(body.get("internal", False), bool):
+                return JSONResponse({"detail": 'Send JSON like {"text": "...", "internal": false}.'}, 422)
+            text, internal, uploads = body.get("text", ""), body.get("internal", False), []
         elif content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
             try:
                 form = await request.form(max_files=settings.max_attachments + 10, max_fields=20,
