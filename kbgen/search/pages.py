@@ -12,7 +12,7 @@ def render(base: str) -> str:
     root = escape(base)
     return f"""<div class="kbgen-results" data-kbgen-results data-kbgen-root="{root}">
   <form class="kbgen-search kbgen-search--page" data-kbgen-search action="{root}search/" method="get" role="search">
-    <label for="kbgen-page-q" class="md-visually-hidden">Search the support portal</label>
+    <label for="kbgen-page-q" class="kbgen-visually-hidden">Search the support portal</label>
     <input id="kbgen-page-q" name="q" type="search" autocomplete="off" spellcheck="false" maxlength="500"
            placeholder="Describe your problem, e.g. one-way audio on calls" aria-label="Search the support portal">
     <button type="submit">Search</button>

@@ -15,6 +15,7 @@ import math
 import re
 import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -478,11 +479,12 @@ def _hit(index: SearchIndex, docnum: int, plan: _Plan, stems: set[str], prefixes
     sections = index.sections_of(info.path)
     if sections:
         # Words of the page's title say which page, not which part of it: the rest decides the section.
-        concepts = [[(member, weight * IN_TITLE_WEIGHT) for member, weight in concept]
-                    if any(_in_title(index, member, docnum) for member, _ in concept) else concept
-                    for concept in plan.concepts]
+        titled = [any(_in_title(index, member, docnum) for member, _ in concept) for concept in plan.concepts]
+        concepts = [[(member, weight * IN_TITLE_WEIGHT) for member, weight in concept] if in_title else concept
+                    for concept, in_title in zip(plan.concepts, titled)]
         scores, _ = index.sections.score(concepts, sections)
-        best = max(sections, key=lambda d: (scores.get(d, 0.0), -d))  # ties: the earlier section
+        # When the title says everything that was asked, the answer is the page, from its top.
+        best = sections[0] if all(titled) else max(sections, key=lambda d: (scores.get(d, 0.0), -d))
         section = index.section(best)
         if section.get("anchor") and scores.get(best, 0.0) > 0:
             url = f"{info.url}#{section['anchor']}"
@@ -502,24 +504,25 @@ def _in_title(index: SearchIndex, member: tuple[str, ...], docnum: int) -> bool:
 def make_snippet(text: str, stems: set[str], prefixes: tuple[str, ...] = (), width: int = SNIPPET_CHARS) -> str:
     """About `width` characters of text around the most query words, matches in <mark>, all else escaped."""
     scan = text[:SNIPPET_SCAN]
-    spans: list[tuple[int, int, str]] = []
-    for start, end, term in word_spans(scan):
-        word = scan[start:end].lower()
-        if term in stems or any(word.startswith(p) for p in prefixes):
-            if spans and start < spans[-1][1]:  # a part inside an identifier already marked
-                continue
-            spans.append((start, end, term))
+    spans = _matches(scan, frozenset(stems), tuple(prefixes))
     if not spans:
         cut = _cut(scan, 0, width)
         return html.escape(scan[:cut]) + ("…" if cut < len(text) else "")
-    # The window (starting at a match) holding the most distinct matched terms.
-    best_start, best_score = 0, -1
-    for i, (start, _, _) in enumerate(spans):
-        distinct = {term for s, e, term in spans[i:] if e <= start + width}
-        if len(distinct) > best_score:
-            best_start, best_score = i, len(distinct)
-    first = spans[best_start][0]
-    begin = _back_to_word(scan, max(0, first - width // 4))
+    # The window starting at a match that holds the most distinct matched terms (two pointers).
+    best_first, best_score = 0, -1
+    counts: dict[str, int] = {}
+    right = 0
+    for left, (start, _, _) in enumerate(spans):
+        while right < len(spans) and spans[right][1] <= start + width:
+            counts[spans[right][2]] = counts.get(spans[right][2], 0) + 1
+            right += 1
+        if len(counts) > best_score:
+            best_first, best_score = left, len(counts)
+        term = spans[left][2]
+        counts[term] -= 1
+        if not counts[term]:
+            del counts[term]
+    begin = _back_to_word(scan, max(0, spans[best_first][0] - width // 4))
     end = _cut(scan, begin, width)
     parts = ["…" if begin > 0 else ""]
     position = begin
@@ -533,6 +536,36 @@ def make_snippet(text: str, stems: set[str], prefixes: tuple[str, ...] = (), wid
     if end < len(text):
         parts.append("…")
     return "".join(parts).strip()
+
+
+@lru_cache(maxsize=512)
+def _finder(stems: frozenset[str], prefixes: tuple[str, ...]) -> re.Pattern | None:
+    """A regex for the words that may be forms of the query's terms.
+
+    Stems are mostly prefixes of their words ("configur" of "configuration"); Porter's
+    y -> i is the usual exception ("polici" of "policy"). Candidates are checked by
+    stemming them, so the regex only has to be generous, and scanning stays in C.
+    """
+    starts = {s[:-1] if len(s) > 3 and s.endswith("i") else s for s in stems} | set(prefixes)
+    starts = {s for s in starts if s}
+    if not starts:
+        return None
+    alternatives = "|".join(re.escape(s) for s in sorted(starts, key=len, reverse=True))
+    return re.compile(rf"(?<![^\W_])(?:{alternatives})(?:[._]?[^\W_])*", re.I)
+
+
+def _matches(scan: str, stems: frozenset[str], prefixes: tuple[str, ...]) -> list[tuple[int, int, str]]:
+    finder = _finder(stems, prefixes)
+    if finder is None:
+        return []
+    spans = []
+    for match in finder.finditer(scan):
+        word = match.group().lower()
+        for start, stop, term in word_spans(word):  # the word, or its parts when it is an identifier
+            if term in stems or any(word[start:stop].startswith(p) for p in prefixes):
+                spans.append((match.start() + start, match.start() + stop, term))
+                break
+    return spans
 
 
 def _back_to_word(text: str, index: int) -> int:

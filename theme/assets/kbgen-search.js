@@ -74,6 +74,12 @@
     return names;
   }
 
+  // "XCALLY · Troubleshooting"; a License article is just "License".
+  function metaLabels(names, result) {
+    var product = names["product:" + result.product], type = names["type:" + result.type];
+    return [product, type !== product ? type : null].filter(Boolean).join(" \u00b7 ");
+  }
+
   function snippetNode(result) {
     var node = el("span", "kbgen-hit__snippet");
     // The service escaped everything in the snippet and added only <mark>: safe as HTML.
@@ -96,6 +102,7 @@
     button.setAttribute("aria-pressed", active ? "true" : "false");
     button.setAttribute("data-kind", kind);
     button.setAttribute("data-value", facet.value);
+    button.title = (kind === "product" ? "Product: " : "Type: ") + facet.label;
     button.appendChild(document.createTextNode(facet.label + " "));
     button.appendChild(el("span", "kbgen-search__count", String(facet.count)));
     button.addEventListener("mousedown", function (event) { event.preventDefault(); });  // keep focus in the input
@@ -209,8 +216,8 @@
           link.appendChild(title);
           if (result.section) link.appendChild(el("span", "kbgen-hit__section", result.section));
           link.appendChild(snippetNode(result));
-          var tags = [names["product:" + result.product], names["type:" + result.type]].filter(Boolean);
-          if (tags.length) link.appendChild(el("span", "kbgen-hit__meta", tags.join(" \u00b7 ")));
+          var tags = metaLabels(names, result);
+          if (tags) link.appendChild(el("span", "kbgen-hit__meta", tags));
         });
       });
       addOption(fullResultsUrl(input.value.trim()), "kbgen-hit kbgen-hit--all", function (link) {
@@ -357,6 +364,8 @@
           var link = el("a", "kbgen-chip kbgen-search__chip" + (on ? " kbgen-search__chip--on" : ""), facet.label + " ");
           link.href = pageUrl(change);
           link.setAttribute("aria-pressed", on ? "true" : "false");
+          link.setAttribute("data-kind", kind);
+          link.title = (kind === "product" ? "Product: " : "Type: ") + facet.label;
           link.appendChild(el("span", "kbgen-search__count", String(facet.count)));
           group.appendChild(link);
         });
@@ -388,8 +397,8 @@
         var text = el("p");
         text.appendChild(snippetNode(result));
         item.appendChild(text);
-        var tags = [names["product:" + result.product], names["type:" + result.type]].filter(Boolean);
-        if (tags.length) item.appendChild(el("span", "kbgen-hit__meta", tags.join(" \u00b7 ")));
+        var tags = metaLabels(names, result);
+        if (tags) item.appendChild(el("span", "kbgen-hit__meta", tags));
         list.appendChild(item);
       });
       var pages = Math.min(Math.ceil(body.total / body.limit), 100);
