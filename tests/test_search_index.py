@@ -147,3 +147,103 @@ def test_queries_keep_answering_while_a_new_index_is_built_and_swapped_in(tmp_pa
     assert len(versions) == 3
     assert answered and all(total > 0 for total in answered), "every query during the rebuilds found the page"
     assert len([p for p in index_dir.glob("v-*")]) <= 1 + store.KEEP_OLD, "old versions are cleaned up"
+
+
+def test_kbgen_preview_updates_an_edited_page_in_the_index(tmp_path):
+    """The writer's loop: `kbgen preview` runs, an article is saved, the search finds the new words."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from conftest import copy_project, free_port
+
+    project = copy_project(tmp_path / "portal")
+    index_dir = project / ".kbgen" / "index"
+    port = free_port()
+    env = {**os.environ, "KBGEN_INDEX_DIR": "", "NO_MKDOCS_2_WARNING": "1"}
+    kbgen = Path(sys.executable).with_name("kbgen")
+    preview = subprocess.Popen([str(kbgen), "preview", "-a", f"127.0.0.1:{port}"], cwd=project, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def wait_for(condition, what: str, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if preview.poll() is not None:
+                pytest.fail(f"kbgen preview stopped: {preview.stderr.read()[-2000:]}")
+            if condition():
+                return
+            time.sleep(0.2)
+        pytest.fail(f"timed out waiting for {what}")
+
+    def served() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5):
+                return True
+        except OSError:
+            return False
+
+    try:
+        wait_for(lambda: served() and store.current(index_dir) is not None, "the first build and its index")
+        first = store.current(index_dir)
+        article = project / "content" / "kb" / "xcally" / "troubleshooting" / "one-way-audio.md"
+        time.sleep(1.1)  # a different modification time than the first build saw
+        article.write_text(article.read_text(encoding="utf-8") + "\n## Quasarfrobnicate the codec\n\nNew step.\n",
+                           encoding="utf-8")
+        wait_for(lambda: store.current(index_dir) != first, "the index update after the edit")
+        found = search(Indexes().get(index_dir), SearchRequest.parse("quasarfrobnicate"))
+        assert [hit.url for hit in found.results] == [
+            "kb/xcally/troubleshooting/one-way-audio/#quasarfrobnicate-the-codec"]
+        assert urls(index_dir, "music on hold queue")[0] == "kb/xcally/how-to/configure-music-on-hold/"
+    finally:
+        preview.terminate()
+        preview.wait(timeout=30)
+
+
+def test_update_pages_of_many_pages_uses_the_indexing_processes(tmp_path, records):
+    """A preview started over an existing index re-sends every page: that must stay correct and parallel."""
+    index_dir = tmp_path / "index"
+    build(index_dir, records, background=False)
+    copies = [PageRecord(**{**r.__dict__, "path": f"copy/{n}.md", "url": f"copy/{n}/",
+                            "html": r.html + f"<p>copyword{n}</p>"}) for n, r in enumerate(records * 2)][:60]
+    update_pages(index_dir, copies, removed_paths=["kb/xcally/how-to/configure-music-on-hold.md"])
+    assert urls(index_dir, "copyword59") == ["copy/59/"]
+    assert "kb/xcally/how-to/configure-music-on-hold/" not in urls(index_dir, "music on hold", limit=50)
+    assert urls(index_dir, "one-way audio")[0] == "kb/xcally/troubleshooting/one-way-audio/"
+
+
+def test_concurrent_searches_get_the_same_answers_as_one_at_a_time(tmp_path, records):
+    """The service answers from a thread pool: shared readers must not mix up their file positions."""
+    index_dir = tmp_path / "index"
+    build(index_dir, records, background=False)
+    queries = ["music on hold", "one-way audio", "whatsapp template", "license expired", "forecast empty",
+               "sip trunk registration", "camera microphone", "webhook signature", "backup restore",
+               "tls certificate", "adherence alerts", "time zone", "recording retention", "firewall ports"]
+    expected = {q: urls(index_dir, q) for q in queries}  # a separate Indexes: its own readers and caches
+    indexes = Indexes()
+    answers: dict[tuple[int, str], list[str]] = {}
+    errors: list[BaseException] = []
+
+    def customer(number: int) -> None:
+        try:
+            for q in queries[number % 3:] + queries[:number % 3]:
+                found = search(indexes.get(index_dir), SearchRequest.parse(q))
+                answers[(number, q)] = [hit.url.split("#")[0] for hit in found.results]
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    import sys
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: races show up
+    try:
+        threads = [threading.Thread(target=customer, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors, errors[0]
+    assert all(answers[(n, q)] == expected[q] for n in range(8) for q in queries)

@@ -31,6 +31,7 @@ from kbgen.search.analysis import ANALYZER
 from kbgen.search.sections import Section, split_sections
 
 PAGES, SECTIONS, SYNONYMS = "pages", "sections", "synonyms.json"
+BACKGROUND_UPDATE = 50  # pages in one update_pages() call from which the indexing processes take over
 MAX_STORED_SECTION = 20_000  # characters of a section kept for snippets; all of it is searchable
 _SPELL_WORD = re.compile(r"\b[a-z]{3,24}\b")
 
@@ -141,13 +142,14 @@ def _write_synonyms(folder: Path, synonyms_file: Path | None) -> None:
 class _Worker:
     """One indexing process (see index_worker.py), fed by a thread so add() never waits for it."""
 
-    def __init__(self, folder: Path, kind: str):
+    def __init__(self, folder: Path, kind: str, mode: str = "create"):
         self.kind = kind
         env = dict(os.environ)
         package_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-        self.process = subprocess.Popen([sys.executable, "-m", "kbgen.search.index_worker", str(folder), kind],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "kbgen.search.index_worker", str(folder), kind, mode],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
         self.feeder = threading.Thread(target=self._feed, name=f"kbgen-index-{kind}-feeder", daemon=True)
         self.feeder.start()
@@ -269,7 +271,7 @@ def update_pages(index_dir: Path, records: list[PageRecord], removed_paths=(),
     """
     index_dir = Path(index_dir)
     if store.current(index_dir) is None:  # nothing to update yet: these pages are the index
-        builder = IndexBuilder(index_dir, synonyms_file, background=False)
+        builder = IndexBuilder(index_dir, synonyms_file, background=len(records) >= BACKGROUND_UPDATE)
         for record in records:
             builder.add(record)
         builder.finish()
@@ -282,18 +284,44 @@ def update_pages(index_dir: Path, records: list[PageRecord], removed_paths=(),
                             ignore=shutil.ignore_patterns("*LOCK*"))
             if synonyms_file is not None:
                 _write_synonyms(folder, synonyms_file)
-            for kind in (PAGES, SECTIONS):
-                writer = _Writer(folder, kind, create=False)
-                try:
-                    for path in {*removed_paths, *(r.path for r in records)}:
-                        writer.delete(path)
-                    for record in records:
-                        writer.add(record)
-                    writer.commit()
-                except BaseException:
-                    writer.cancel()
-                    raise
+            removed = [p for p in dict.fromkeys(removed_paths) if p not in {r.path for r in records}]
+            if len(records) >= BACKGROUND_UPDATE:
+                _update_in_workers(folder, records, removed)
+            else:
+                for kind in (PAGES, SECTIONS):
+                    _update_here(folder, kind, records, removed)
             store.publish(index_dir, folder)
         except BaseException:
             store.discard(folder)
             raise
+
+
+def _update_here(folder: Path, kind: str, records: list[PageRecord], removed: list[str]) -> None:
+    writer = _Writer(folder, kind, create=False)
+    try:
+        for path in [*removed, *(r.path for r in records)]:
+            writer.delete(path)
+        for record in records:
+            writer.add(record)
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        raise
+
+
+def _update_in_workers(folder: Path, records: list[PageRecord], removed: list[str]) -> None:
+    """Many pages at once (a preview's first build over an existing index): both indexes in parallel."""
+    workers = [_Worker(folder, kind, mode="update") for kind in (PAGES, SECTIONS)]
+    try:
+        items = [pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL) for item in [*removed, *records]]
+        for worker in workers:
+            for data in items:
+                worker.send(data)
+            worker.send(None)
+        failures = [detail for ok, detail in (w.result() for w in workers) if not ok]
+    except BaseException:
+        for worker in workers:
+            worker.kill()
+        raise
+    if failures:
+        raise RuntimeError(f"updating the search index in {folder} failed:\n" + "\n".join(failures))

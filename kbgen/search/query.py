@@ -154,12 +154,12 @@ class SearchIndex:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._speller: Speller | None = None
-        # The rankers read postings through these readers under their own lock-free caches;
-        # Whoosh readers over mmapped files are safe to read from several threads.
+        # The rankers share these readers (they lock around reading); other reads use a reader per thread.
         self.pages_reader = self.pages_index.reader()
         self.sections_reader = self.sections_index.reader()
         self.pages = Ranker(self.pages_reader, PAGE_FIELDS)
-        self.sections = Ranker(self.sections_reader, SECTION_FIELDS, cache_terms=2000)
+        # Sections' postings are long (many sections per page): fewer of them are kept.
+        self.sections = Ranker(self.sections_reader, SECTION_FIELDS, cache_terms=300)
         self.docs: dict[int, _PageInfo] = {}
         for docnum, stored in self.pages_reader.iter_docs():
             self.docs[docnum] = _PageInfo(stored["path"], stored.get("url", ""), stored.get("title", ""),
@@ -230,6 +230,9 @@ class Indexes:
                 return entry[1]
             folder = store.current(index_dir)
             index = SearchIndex(folder) if folder is not None else None
+            if index is not None:
+                # The first misspelled query should not pay for building the speller's tables.
+                threading.Thread(target=lambda: index.speller.warm(), name="kbgen-speller", daemon=True).start()
             # Requests still running keep their reference to the old SearchIndex and finish on it.
             self._open[index_dir] = (stamp, index)
             return index

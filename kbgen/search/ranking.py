@@ -24,7 +24,7 @@ B = 0.75
 class Ranker:
     """Scores the documents of one opened Whoosh reader for weighted fields."""
 
-    def __init__(self, reader, fields: dict[str, float], cache_terms: int = 4000):
+    def __init__(self, reader, fields: dict[str, float], cache_terms: int = 3000):
         self.reader = reader
         self.fields = fields
         self.total = reader.doc_count_all()
@@ -37,6 +37,7 @@ class Ranker:
         self._fields_cache: OrderedDict[str, frozenset[int]] = OrderedDict()
         self._cache_terms = cache_terms
         self._lock = threading.Lock()
+        self._read_lock = threading.Lock()
 
     def postings(self, term: str) -> tuple[array, array]:
         """(sorted docnums, BM25F score of each) for one analyzed term."""
@@ -44,11 +45,13 @@ class Ranker:
         if cached is not None:
             return cached
         combined: dict[int, float] = {}
-        for name, weight in self.fields.items():
-            average, lengths = self.average[name], self.lengths[name]
-            for docnum, frequency in _read_postings(self.reader, name, term):
-                norm = 1.0 - B + B * lengths[docnum] / average
-                combined[docnum] = combined.get(docnum, 0.0) + weight * frequency / norm
+        # Whoosh matchers seek and read the reader's shared files: one thread reads at a time.
+        with self._read_lock:
+            for name, weight in self.fields.items():
+                average, lengths = self.average[name], self.lengths[name]
+                for docnum, frequency in _read_postings(self.reader, name, term):
+                    norm = 1.0 - B + B * lengths[docnum] / average
+                    combined[docnum] = combined.get(docnum, 0.0) + weight * frequency / norm
         for docnum in self.deleted.intersection(combined):
             del combined[docnum]
         count = len(combined)
@@ -66,7 +69,8 @@ class Ranker:
         key = f"{fieldname}\x00{term}"
         cached = self._fields_cache.get(key)
         if cached is None:
-            cached = frozenset(d for d, _ in _read_postings(self.reader, fieldname, term)) - self.deleted
+            with self._read_lock:
+                cached = frozenset(d for d, _ in _read_postings(self.reader, fieldname, term)) - self.deleted
             with self._lock:
                 self._fields_cache[key] = cached
                 while len(self._fields_cache) > self._cache_terms:
