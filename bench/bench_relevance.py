@@ -62,7 +62,8 @@ def load_queries(path: Path = QUERIES) -> list[Query]:
 # -- kbgen ----------------------------------------------------------------------------
 
 def kbgen_engine(index_dir: Path):
-    from kbgen.search.query import Indexes, SearchRequest, search
+    from kbgen.search.live import Indexes
+    from kbgen.search.query import SearchRequest, search
 
     index = Indexes().get(Path(index_dir))
     if index is None:

@@ -263,7 +263,8 @@ def _record_from_site(plain_site: Path, url: str, marker: str):
 
 def bench_update(ctx, workdir: Path, rounds: int = 5) -> tuple[str, dict]:
     from kbgen.search.indexer import update_pages
-    from kbgen.search.query import Indexes, SearchRequest, search
+    from kbgen.search.live import Indexes
+    from kbgen.search.query import SearchRequest, search
 
     index_copy = workdir / "update-index"
     shutil.rmtree(index_copy, ignore_errors=True)
@@ -298,13 +299,13 @@ def bench_update(ctx, workdir: Path, rounds: int = 5) -> tuple[str, dict]:
 
 
 def ctx_pages(index_dir: Path) -> int:
-    from kbgen.search.query import Indexes
+    from kbgen.search.live import Indexes
 
     return len(Indexes().get(index_dir).docs)
 
 
 def _page_path(index_dir: Path, url: str) -> str:
-    from kbgen.search.query import Indexes
+    from kbgen.search.live import Indexes
 
     index = Indexes().get(index_dir)
     return next(info.path for info in index.docs.values() if info.url == url)

@@ -10,7 +10,8 @@ import pytest
 from kbgen.content import parse_article
 from kbgen.search import store
 from kbgen.search.indexer import IndexBuilder, PageRecord, update_pages
-from kbgen.search.query import Indexes, SearchRequest, search
+from kbgen.search.live import Indexes
+from kbgen.search.query import SearchRequest, search
 from kbgen.search.sections import split_sections
 from kbgen.search.synonyms import SynonymsError
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kbgen.search.query import Indexes, SearchRequest, search
+from kbgen.search.live import Indexes
+from kbgen.search.query import SearchRequest, search
 
 
 @pytest.fixture(scope="module")

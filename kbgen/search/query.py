@@ -9,25 +9,16 @@ indexed text and queries are built from terms, so no input is a syntax error.
 from __future__ import annotations
 
 import heapq
-import html
 import json
 import math
 import re
-import threading
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
-
-from whoosh import index as whoosh_index
-from whoosh.reading import TermNotFound
 
 from kbgen.catalog import ARTICLE_TYPES, PRODUCTS, find_product, find_type
-from kbgen.search import store
-from kbgen.search.analysis import is_stop, stem_word, terms, word_spans, words
-from kbgen.search.indexer import PAGES, SECTIONS, SYNONYMS
-from kbgen.search.ranking import Concept, Ranker
-from kbgen.search.spelling import Speller
-from kbgen.search.synonyms import Synonyms
+from kbgen.search.analysis import is_stop, stem_word, terms, words
+from kbgen.search.live import SearchIndex
+from kbgen.search.ranking import Concept
+from kbgen.search.snippets import make_snippet
 
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 24  # a pasted log line still gets an answer; only its first words count
@@ -35,17 +26,11 @@ MAX_LIMIT = 50
 MAX_PAGE = 100
 FEW = 3  # fewer results than this and a misspelled query gets its corrected results too
 
-# BM25F field weights of the pages index: a word in the title says more than one in the body.
-PAGE_FIELDS = {"title": 6.0, "tags": 3.0, "headings": 2.5, "summary": 2.0, "meta": 1.0, "body": 1.0}
-SECTION_FIELDS = {"heading": 3.0, "body": 1.0}
 SYNONYM_WEIGHT = 0.8
 PREFIX_WEIGHT = 0.6
 TITLE_BONUS = 0.5
 IN_TITLE_WEIGHT = 0.3
 PART_WEIGHT = 0.5  # res_pjsip's parts, when a page does not use the whole identifier
-PREFIX_EXPANSIONS = 8
-SNIPPET_CHARS = 180
-SNIPPET_SCAN = 20_000
 
 
 class InvalidSearch(ValueError):
@@ -130,115 +115,6 @@ class SearchResponse:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
-
-
-@dataclass(frozen=True)
-class _PageInfo:
-    path: str
-    url: str
-    title: str
-    summary: str
-    product: str | None
-    type: str | None
-
-
-class SearchIndex:
-    """One opened index version: its rankers, page details and speller, shared by all threads."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self.pages_index = whoosh_index.open_dir(folder / PAGES)
-        self.sections_index = whoosh_index.open_dir(folder / SECTIONS)
-        synonyms_file = folder / SYNONYMS
-        self.synonyms = Synonyms.from_json(synonyms_file.read_text()) if synonyms_file.exists() else Synonyms()
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._speller: Speller | None = None
-        # The rankers share these readers (they lock around reading); other reads use a reader per thread.
-        self.pages_reader = self.pages_index.reader()
-        self.sections_reader = self.sections_index.reader()
-        self.pages = Ranker(self.pages_reader, PAGE_FIELDS)
-        # Sections' postings are long (many sections per page): fewer of them are kept.
-        self.sections = Ranker(self.sections_reader, SECTION_FIELDS, cache_terms=300)
-        self.docs: dict[int, _PageInfo] = {}
-        for docnum, stored in self.pages_reader.iter_docs():
-            self.docs[docnum] = _PageInfo(stored["path"], stored.get("url", ""), stored.get("title", ""),
-                                          stored.get("summary", ""), stored.get("product") or None,
-                                          stored.get("type") or None)
-        self._sections_of: dict[str, list[int]] = {}
-
-    def sections_of(self, path: str) -> list[int]:
-        found = self._sections_of.get(path)
-        if found is None:
-            try:
-                found = sorted(self._reader("sections").postings("path", path).all_ids())
-            except TermNotFound:
-                found = []
-            self._sections_of[path] = found
-        return found
-
-    def section(self, docnum: int) -> dict:
-        return self._reader("sections").stored_fields(docnum)
-
-    def _reader(self, which: str):
-        # Whoosh readers keep a file position per matcher, so each thread opens its own.
-        reader = getattr(self._local, which, None)
-        if reader is None:
-            reader = (self.pages_index if which == "pages" else self.sections_index).reader()
-            setattr(self._local, which, reader)
-        return reader
-
-    @property
-    def speller(self) -> Speller:
-        if self._speller is None:
-            with self._lock:
-                if self._speller is None:
-                    frequencies = {}
-                    for text, info in self._reader("pages").iter_field("spell"):
-                        word = text.decode("utf-8") if isinstance(text, bytes) else text
-                        frequencies[word] = info.doc_frequency()
-                    self._speller = Speller(frequencies)
-        return self._speller
-
-    def completions(self, prefix: str) -> list[str]:
-        """The most used indexed terms that start like an unfinished word."""
-        reader = self._reader("pages")
-        found: set[str] = set()
-        for name in ("title", "body"):
-            for n, raw in enumerate(reader.expand_prefix(name, prefix)):
-                if n >= 200:
-                    break
-                found.add(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
-        return sorted(found, key=lambda t: -self.pages.frequency(t))[:PREFIX_EXPANSIONS]
-
-
-class Indexes:
-    """The live index of each index dir, reopened when a build swaps in a new version."""
-
-    def __init__(self):
-        self._open: dict[Path, tuple[object, SearchIndex | None]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, index_dir: Path) -> SearchIndex | None:
-        stamp = store.pointer_stamp(index_dir)
-        entry = self._open.get(index_dir)
-        if entry is not None and entry[0] == stamp:
-            return entry[1]
-        with self._lock:
-            entry = self._open.get(index_dir)
-            if entry is not None and entry[0] == stamp:
-                return entry[1]
-            folder = store.current(index_dir)
-            index = SearchIndex(folder) if folder is not None else None
-            if index is not None:
-                # The first misspelled query should not pay for building the speller's tables.
-                threading.Thread(target=lambda: index.speller.warm(), name="kbgen-speller", daemon=True).start()
-            # Requests still running keep their reference to the old SearchIndex and finish on it.
-            self._open[index_dir] = (stamp, index)
-            return index
-
-
-INDEXES = Indexes()
 
 
 @dataclass
@@ -502,86 +378,3 @@ def _hit(index: SearchIndex, docnum: int, plan: _Plan, stems: set[str], prefixes
 
 def _in_title(index: SearchIndex, member: tuple[str, ...], docnum: int) -> bool:
     return all(docnum in index.pages.in_field("title", term) for term in member)
-
-
-def make_snippet(text: str, stems: set[str], prefixes: tuple[str, ...] = (), width: int = SNIPPET_CHARS) -> str:
-    """About `width` characters of text around the most query words, matches in <mark>, all else escaped."""
-    scan = text[:SNIPPET_SCAN]
-    spans = _matches(scan, frozenset(stems), tuple(prefixes))
-    if not spans:
-        cut = _cut(scan, 0, width)
-        return html.escape(scan[:cut]) + ("…" if cut < len(text) else "")
-    # The window starting at a match that holds the most distinct matched terms (two pointers).
-    best_first, best_score = 0, -1
-    counts: dict[str, int] = {}
-    right = 0
-    for left, (start, _, _) in enumerate(spans):
-        while right < len(spans) and spans[right][1] <= start + width:
-            counts[spans[right][2]] = counts.get(spans[right][2], 0) + 1
-            right += 1
-        if len(counts) > best_score:
-            best_first, best_score = left, len(counts)
-        term = spans[left][2]
-        counts[term] -= 1
-        if not counts[term]:
-            del counts[term]
-    begin = _back_to_word(scan, max(0, spans[best_first][0] - width // 4))
-    end = _cut(scan, begin, width)
-    parts = ["…" if begin > 0 else ""]
-    position = begin
-    for start, stop, _ in spans:
-        if start < begin or stop > end:
-            continue
-        parts.append(html.escape(scan[position:start]))
-        parts.append("<mark>" + html.escape(scan[start:stop]) + "</mark>")
-        position = stop
-    parts.append(html.escape(scan[position:end]))
-    if end < len(text):
-        parts.append("…")
-    return "".join(parts).strip()
-
-
-@lru_cache(maxsize=512)
-def _finder(stems: frozenset[str], prefixes: tuple[str, ...]) -> re.Pattern | None:
-    """A regex for the words that may be forms of the query's terms.
-
-    Stems are mostly prefixes of their words ("configur" of "configuration"); Porter's
-    y -> i is the usual exception ("polici" of "policy"). Candidates are checked by
-    stemming them, so the regex only has to be generous, and scanning stays in C.
-    """
-    starts = {s[:-1] if len(s) > 3 and s.endswith("i") else s for s in stems} | set(prefixes)
-    starts = {s for s in starts if s}
-    if not starts:
-        return None
-    alternatives = "|".join(re.escape(s) for s in sorted(starts, key=len, reverse=True))
-    return re.compile(rf"(?<![^\W_])(?:{alternatives})(?:[._]?[^\W_])*", re.I)
-
-
-def _matches(scan: str, stems: frozenset[str], prefixes: tuple[str, ...]) -> list[tuple[int, int, str]]:
-    finder = _finder(stems, prefixes)
-    if finder is None:
-        return []
-    spans = []
-    for match in finder.finditer(scan):
-        word = match.group().lower()
-        for start, stop, term in word_spans(word):  # the word, or its parts when it is an identifier
-            if term in stems or any(word[start:stop].startswith(p) for p in prefixes):
-                spans.append((match.start() + start, match.start() + stop, term))
-                break
-    return spans
-
-
-def _back_to_word(text: str, index: int) -> int:
-    """Move a cut point back to the start of the word it falls in."""
-    if index <= 0:
-        return 0
-    space = text.rfind(" ", 0, index)
-    return space + 1 if space >= 0 and index - space < 30 else index
-
-
-def _cut(text: str, begin: int, width: int) -> int:
-    end = begin + width
-    if end >= len(text):
-        return len(text)
-    space = text.rfind(" ", begin, end)
-    return space if space > begin else end

@@ -17,7 +17,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from kbgen.search import missed
-from kbgen.search.query import INDEXES, InvalidSearch, SearchRequest, search
+from kbgen.search.live import INDEXES
+from kbgen.search.query import InvalidSearch, SearchRequest, search
 
 router = APIRouter(tags=["search"])
 log = logging.getLogger("kbgen.search")
