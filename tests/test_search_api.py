@@ -111,7 +111,7 @@ def test_junk_and_very_long_queries_are_answered(client, q):
 
 def test_snippets_escape_an_article_s_markup_and_only_add_mark(built_project, database_url, tmp_path):
     index_dir = tmp_path / "index"
-    builder = IndexBuilder(index_dir, background=False)
+    builder = IndexBuilder(index_dir)
     builder.add(script_record())
     builder.finish()
     app = create_app(project_settings(built_project, database_url, index_dir=index_dir))
@@ -167,7 +167,7 @@ def test_a_running_service_answers_every_query_while_the_index_is_rebuilt(built_
 
     index_dir = tmp_path / "index"
     records = demo_records()
-    builder = IndexBuilder(index_dir, background=False)
+    builder = IndexBuilder(index_dir)
     for r in records:
         builder.add(r)
     builder.finish()
@@ -189,7 +189,7 @@ def test_a_running_service_answers_every_query_while_the_index_is_rebuilt(built_
         for thread in threads:
             thread.start()
         try:
-            for _ in range(2):  # full builds with the background indexing processes, swapped in
+            for _ in range(2):  # full builds, swapped in while the service answers
                 rebuild = IndexBuilder(index_dir)
                 for r in records:
                     rebuild.add(r)

@@ -34,8 +34,8 @@ def demo_records() -> list[PageRecord]:
             for p in sorted(CONTENT.rglob("*.md"))]
 
 
-def build(index_dir: Path, records: list[PageRecord], synonyms: Path | None = None, background: bool = True) -> None:
-    builder = IndexBuilder(index_dir, synonyms, background=background)
+def build(index_dir: Path, records: list[PageRecord], synonyms: Path | None = None) -> None:
+    builder = IndexBuilder(index_dir, synonyms)
     for r in records:
         builder.add(r)
     builder.finish()
@@ -62,7 +62,7 @@ def test_sections_split_at_h2_and_h3_with_anchors_and_plain_text():
     assert sections[2].text == "Forward it. <script>alert(1)</script>"  # code is text to search, not markup
 
 
-def test_full_build_in_background_processes_is_searchable(tmp_path, records):
+def test_a_full_build_is_swapped_in_and_searchable(tmp_path, records):
     index_dir = tmp_path / "index"
     build(index_dir, records, CONTENT / "synonyms.yml")
     live = store.current(index_dir)
@@ -73,7 +73,7 @@ def test_full_build_in_background_processes_is_searchable(tmp_path, records):
 
 def test_aborted_build_leaves_the_live_index_untouched(tmp_path, records):
     index_dir = tmp_path / "index"
-    build(index_dir, records[:5], background=False)
+    build(index_dir, records[:5])
     live = store.current(index_dir)
     builder = IndexBuilder(index_dir)
     builder.add(records[5])
@@ -95,7 +95,7 @@ def test_a_bad_synonyms_file_fails_early_naming_the_line(tmp_path):
 
 def test_update_pages_replaces_one_page_without_a_full_reindex(tmp_path, records):
     index_dir = tmp_path / "index"
-    build(index_dir, records, background=False)
+    build(index_dir, records)
     before = store.current(index_dir)
     target = next(r for r in records if r.path.endswith("configure-music-on-hold.md"))
     edited = PageRecord(**{**target.__dict__, "title": "Configure the zanzibar melody for a voice queue",
@@ -117,7 +117,7 @@ def test_update_pages_creates_the_index_when_there_is_none(tmp_path, records):
 
 def test_queries_keep_answering_while_a_new_index_is_built_and_swapped_in(tmp_path, records):
     index_dir = tmp_path / "index"
-    build(index_dir, records, background=False)
+    build(index_dir, records)
     indexes = Indexes()  # one service's view of the index dir
     errors: list[BaseException] = []
     answered: list[int] = []
@@ -202,10 +202,10 @@ def test_kbgen_preview_updates_an_edited_page_in_the_index(tmp_path):
         preview.wait(timeout=30)
 
 
-def test_update_pages_of_many_pages_uses_the_indexing_processes(tmp_path, records):
-    """A preview started over an existing index re-sends every page: that must stay correct and parallel."""
+def test_update_pages_of_many_pages_at_once(tmp_path, records):
+    """A preview started over an existing index re-sends every page: that must stay correct."""
     index_dir = tmp_path / "index"
-    build(index_dir, records, background=False)
+    build(index_dir, records)
     copies = [PageRecord(**{**r.__dict__, "path": f"copy/{n}.md", "url": f"copy/{n}/",
                             "html": r.html + f"<p>copyword{n}</p>"}) for n, r in enumerate(records * 2)][:60]
     update_pages(index_dir, copies, removed_paths=["kb/xcally/how-to/configure-music-on-hold.md"])
@@ -217,7 +217,7 @@ def test_update_pages_of_many_pages_uses_the_indexing_processes(tmp_path, record
 def test_concurrent_searches_get_the_same_answers_as_one_at_a_time(tmp_path, records):
     """The service answers from a thread pool: shared readers must not mix up their file positions."""
     index_dir = tmp_path / "index"
-    build(index_dir, records, background=False)
+    build(index_dir, records)
     queries = ["music on hold", "one-way audio", "whatsapp template", "license expired", "forecast empty",
                "sip trunk registration", "camera microphone", "webhook signature", "backup restore",
                "tls certificate", "adherence alerts", "time zone", "recording retention", "firewall ports"]
@@ -248,3 +248,24 @@ def test_concurrent_searches_get_the_same_answers_as_one_at_a_time(tmp_path, rec
         sys.setswitchinterval(interval)
     assert not errors, errors[0]
     assert all(answers[(n, q)] == expected[q] for n in range(8) for q in queries)
+
+
+def test_the_compact_posting_pool_writes_the_same_index_as_whoosh_s_own(tmp_path, records):
+    from whoosh import index as whoosh_index
+
+    from kbgen.search.indexer import page_document, pages_schema
+    from kbgen.search.pool import use_compact_pool
+
+    postings = []
+    for name, compact in (("whoosh", False), ("compact", True)):
+        folder = tmp_path / name
+        folder.mkdir()
+        writer = whoosh_index.create_in(folder, pages_schema()).writer()
+        if compact:
+            use_compact_pool(writer)
+        for r in records:
+            writer.add_document(**page_document(r, split_sections(r.html)))
+        writer.commit()
+        with whoosh_index.open_dir(folder).reader() as reader:
+            postings.append(list(reader.iter_postings()))
+    assert postings[0] == postings[1] and len(postings[0]) > 10_000

@@ -22,6 +22,7 @@ _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")
 _LONG_NUMBER = re.compile(r"\+?\d[\d ()./-]{3,}\d")  # phone, order and ticket numbers: 5+ characters
 _SPACE = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # PostgreSQL refuses NUL in text; none is worth keeping
 
 
 class MissedSearch(Base):
@@ -46,7 +47,7 @@ def utcnow() -> dt.datetime:
 
 def normalize(query: str) -> str:
     """The form a missed query is stored and counted in: lowercase, no personal data."""
-    text = _EMAIL.sub("[email]", query)
+    text = _EMAIL.sub("[email]", _CONTROL.sub(" ", query))
     text = _IPV4.sub("[ip]", text)
     text = _LONG_NUMBER.sub(lambda m: "[number]" if sum(c.isdigit() for c in m.group()) >= 5 else m.group(), text)
     text = _SPACE.sub(" ", text).strip().lower()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from kbgen.search import missed
@@ -24,12 +24,21 @@ router = APIRouter(tags=["search"])
 log = logging.getLogger("kbgen.search")
 
 
-@router.get("/api/search")
-def api_search(request: Request) -> Response:
-    params = request.query_params
+# Parameters are declared as plain text for the API docs and checked by SearchRequest.parse,
+# so a bad value gets a 400 that says what to send (FastAPI's own check would answer 422).
+@router.get("/api/search", summary="Search the knowledge base, the wiki and the license pages")
+def api_search(
+    request: Request,
+    q: str | None = Query(None, description="the words to search for (at most 1,000 characters)"),
+    product: str | None = Query(None, description="only this product: xcally, xplany, witiop, vidaoo, license"),
+    type: str | None = Query(None, description="only this article type: how-to, troubleshooting, installation, "
+                                                "reference, license"),
+    limit: str | None = Query(None, description="results per page, 1 to 50 (default 10)"),
+    page: str | None = Query(None, description="page of results, 1 to 100 (default 1)"),
+    partial: str | None = Query(None, description="1 while the customer is typing: the last word may be unfinished"),
+) -> Response:
     try:
-        wanted = SearchRequest.parse(params.get("q"), params.get("product"), params.get("type"),
-                                     params.get("limit"), params.get("page"), params.get("partial"))
+        wanted = SearchRequest.parse(q, product, type, limit, page, partial)
     except InvalidSearch as exc:
         return JSONResponse({"detail": str(exc)}, status_code=400)
     index = INDEXES.get(request.app.state.settings.index_dir)
