@@ -19,11 +19,12 @@ from kbgen.db import make_engine, make_sessionmaker
 from kbgen.settings import Settings
 
 
-def create_app(settings: Settings, *, serve_site: bool = True) -> FastAPI:
+def create_app(settings: Settings, *, serve_site: bool = True, send_mail: bool = True) -> FastAPI:
     app = FastAPI(title="kbgen portal service", version=__version__,
                   description="Search, accounts, ticket intake and requests for the kbgen support portal.",
                   lifespan=mailer.lifespan)  # delivers the email outbox while the service runs
     app.state.settings = settings
+    app.state.send_mail = send_mail  # False when a separate `kbgen mail run` process delivers the outbox
     app.state.engine = make_engine(settings.database_url)
     migrations.upgrade(app.state.engine)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)

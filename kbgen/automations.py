@@ -98,22 +98,22 @@ def _is_about_xcally(context: AutomationContext) -> bool:
 
 def _find(context: AutomationContext):
     """The server the ticket is about: by ID fields, then host fields, then any other one-word value."""
-    from kbgen.servers import find_server, find_server_by_host
+    from kbgen.servers import find_server_by_host, find_servers
 
     values = context.values
-    for name in ID_FIELDS:
-        if values.get(name) and (server := find_server(context.session, str(values[name]))):
-            return server
+    named = [str(values[name]).strip() for name in ID_FIELDS if values.get(name)]
+    others = [text for name, value in values.items() if name not in ID_FIELDS + HOST_FIELDS
+              for text in [str(value).strip() if isinstance(value, (str, int)) else ""]
+              if 3 <= len(text) <= 120 and " " not in text]
+    by_id = find_servers(context.session, named + others)  # one query for every candidate ID
+    for text in named:
+        if text.lower() in by_id:
+            return by_id[text.lower()]
     for name in HOST_FIELDS:
         if values.get(name) and (server := find_server_by_host(context.session, str(values[name]),
                                                                 prefer_organization=context.organization)):
             return server
-    for name, value in values.items():
-        text = str(value).strip() if isinstance(value, (str, int)) else ""
-        if name not in ID_FIELDS + HOST_FIELDS and 3 <= len(text) <= 120 and " " not in text:
-            if server := find_server(context.session, text):
-                return server
-    return None
+    return next((by_id[text.lower()] for text in others if text.lower() in by_id), None)
 
 
 def server_info(context: AutomationContext) -> AutomationOutcome | None:

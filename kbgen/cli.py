@@ -105,8 +105,13 @@ def new(title: str, product: str, type_: str, summary: str, content_dir: Path) -
               help="Project folder (holds site/ and .kbgen/).")
 @click.option("--forwarded-allow-ips", default=None,
               help="Reverse proxies whose X-Forwarded-For is trusted (comma-separated IPs, or '*').")
-def serve(host: str, port: int, project_dir: Path, forwarded_allow_ips: str | None) -> None:
+@click.option("--mailer/--no-mailer", default=True, show_default=True,
+              help="Start a `kbgen mail run` process beside the service to deliver emails "
+                   "(--no-mailer when you run it elsewhere).")
+def serve(host: str, port: int, project_dir: Path, forwarded_allow_ips: str | None, mailer: bool) -> None:
     """Run the portal service: search, accounts, tickets, and the built site."""
+    import subprocess
+
     import uvicorn
 
     from kbgen.app import create_app
@@ -115,8 +120,16 @@ def serve(host: str, port: int, project_dir: Path, forwarded_allow_ips: str | No
     settings = Settings.from_env(project_dir)
     if not settings.site_dir.is_dir():
         raise click.ClickException(f"{settings.site_dir} does not exist: run 'kbgen build' first")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True,
-                forwarded_allow_ips=forwarded_allow_ips)
+    app = create_app(settings, send_mail=False)  # the schema is upgraded before the sender starts
+    sender = subprocess.Popen([sys.executable, "-m", "kbgen.cli", "mail", "run", "--stop-with-parent",
+                               "--project", str(settings.project_dir)]) if mailer else None
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True,
+                    forwarded_allow_ips=forwarded_allow_ips)
+    finally:
+        if sender is not None:
+            sender.terminate()
+            sender.wait(timeout=30)
 
 
 # -- command groups -- (each concept registers its commands below)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import email.policy
 import ipaddress
 import logging
 import os
@@ -29,7 +28,10 @@ import smtplib
 import ssl
 import threading
 import uuid
-from email.message import EmailMessage
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Protocol
@@ -46,7 +48,7 @@ log = logging.getLogger("kbgen.mailer")
 
 
 class Transport(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: Message) -> None: ...
 
     def close(self) -> None: ...
 
@@ -100,7 +102,7 @@ class SmtpTransport:
             raise
         return smtp
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         if self._smtp is None:
             self._smtp = self._connect()
         try:
@@ -134,7 +136,7 @@ class EmlTransport:
     def __init__(self, directory: Path):
         self.directory = Path(directory)
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         name = message["X-Kbgen-Outbox-Id"]
         target = self.directory / f"outbox-{name}.eml"
@@ -152,15 +154,19 @@ def transport_for(settings: Settings) -> Transport:
 
 # Python's 78-column folding can break a subject right after "Subject:", which some clients
 # then show with a leading space; 998 is the hard limit of RFC 5322.
-_POLICY = email.policy.default.clone(max_line_length=998)
+def _header(text: str) -> str | Header:
+    """ASCII as it is; anything else as an RFC 2047 encoded word."""
+    return text if text.isascii() else Header(text, "utf-8")
 
 
-def build_message(row: Outbox, settings: Settings) -> EmailMessage:
-    message = EmailMessage(policy=_POLICY)
+def build_message(row: Outbox, settings: Settings) -> Message:
+    # The legacy (compat32) API on purpose: the newer Message parses every header it is
+    # given, which made building emails the costliest step of taking a ticket (see bench/).
+    message = MIMEMultipart("alternative")
     message["From"] = settings.mail_from
-    message["To"] = formataddr((row.to_name, row.to_email)) if row.to_name else row.to_email
+    message["To"] = formataddr((row.to_name, row.to_email), charset="utf-8") if row.to_name else row.to_email
     message["Reply-To"] = row.reply_to
-    message["Subject"] = row.subject
+    message["Subject"] = _header(row.subject)
     message["Date"] = format_datetime(row.created_at.replace(tzinfo=dt.timezone.utc))
     message["Message-ID"] = row.message_id or f"<outbox.{row.id}@localhost>"
     if row.thread_id:  # mail clients group every email about one ticket together
@@ -169,8 +175,8 @@ def build_message(row: Outbox, settings: Settings) -> EmailMessage:
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: auto-responders must not answer
     message["X-Auto-Response-Suppress"] = "All"
     message["X-Kbgen-Outbox-Id"] = str(row.id)
-    message.set_content(row.body_text)
-    message.add_alternative(row.body_html, subtype="html")
+    message.attach(MIMEText(row.body_text, "plain", "utf-8"))
+    message.attach(MIMEText(row.body_html, "html", "utf-8"))
     return message
 
 
@@ -328,6 +334,11 @@ class OutboxSender:
                 log.exception("outbox pass failed; retrying in %ss", self.interval)
             self._wake.wait(self.interval)
 
+    def run_forever(self) -> None:
+        """Send in the foreground until stop() (or a signal) ends it: the `kbgen mail run` worker."""
+        self._stop.clear()
+        self._run()
+
     def start(self) -> None:
         if self._thread is not None:
             return
@@ -349,7 +360,14 @@ class OutboxSender:
 
 @contextlib.asynccontextmanager
 async def lifespan(app):
-    """FastAPI lifespan: deliver the outbox in the background while the service runs."""
+    """FastAPI lifespan: deliver the outbox in the background while the service runs.
+
+    `kbgen serve` turns this off and runs the sender as its own process instead (`kbgen mail run`),
+    so building and sending emails never takes CPU from answering customers.
+    """
+    if not getattr(app.state, "send_mail", True):
+        yield
+        return
     sender = OutboxSender(app.state.sessionmaker, app.state.settings)
     app.state.outbox_sender = sender
     sender.start()

@@ -244,6 +244,22 @@ def find_server(session: Session, identifier: str) -> Server | None:
                            .order_by(Server.id)).first()
 
 
+def find_servers(session: Session, identifiers: list[str]) -> dict[str, Server]:
+    """Servers by license ID or server ID, in one query: {lower-cased identifier: server}."""
+    wanted = sorted({str(i).strip().lower() for i in identifiers if str(i).strip()})
+    if not wanted:
+        return {}
+    found: dict[str, Server] = {}
+    rows = session.scalars(select(Server).where(or_(func.lower(Server.license_id).in_(wanted),
+                                                    func.lower(Server.server_id).in_(wanted)))
+                           .order_by(Server.id))
+    for server in rows:
+        for key in (server.license_id, server.server_id):
+            if key and key.lower() in wanted:
+                found.setdefault(key.lower(), server)
+    return found
+
+
 def find_server_by_host(session: Session, host: str, prefer_organization: str | None = None) -> Server | None:
     """A server by host name (case ignored); of several, the one of `prefer_organization` first."""
     wanted = str(host or "").strip().rstrip(".").lower()

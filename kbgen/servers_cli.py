@@ -82,6 +82,45 @@ def mail() -> None:
     """The outbox of notification emails."""
 
 
+@mail.command("run")
+@_project
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between looks at the outbox.")
+@click.option("--stop-with-parent", is_flag=True, hidden=True,
+              help="Stop when the process that started this one is gone (used by `kbgen serve`).")
+def run_command(project_dir: Path, interval: float, stop_with_parent: bool) -> None:
+    """Deliver the outbox until stopped (`kbgen serve` starts one of these beside the service)."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from kbgen.mailer import OutboxSender
+
+    settings = Settings.from_env(project_dir)
+    try:
+        sender = OutboxSender(_sessionmaker(settings), settings, interval=interval)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    def stop(*_) -> None:
+        sender._stop.set()
+        sender.wake()
+
+    signal.signal(signal.SIGTERM, stop)
+    if stop_with_parent:  # uvicorn ends `kbgen serve` by re-raising SIGTERM, so no cleanup code runs there
+        parent = os.getppid()
+
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            stop()
+
+        threading.Thread(target=watch, daemon=True).start()
+    try:
+        sender.run_forever()
+    except KeyboardInterrupt:
+        pass
+
+
 @mail.command("send-pending")
 @_project
 def send_pending(project_dir: Path) -> None:
