@@ -38,7 +38,11 @@ browser:
 test: install browser
 	$(BIN)/python -m pytest -q
 
+# The intake benchmark drives the service with wrk (a load generator in C) when it is installed.
 bench: install
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk) >/dev/null; } || \
+	  echo "wrk not installed: the intake benchmark falls back to Python clients"
 	$(BIN)/python bench/run.py
 
 clean:
