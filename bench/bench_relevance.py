@@ -189,7 +189,7 @@ def run(ctx) -> str:
     for kind in [*KINDS, "all"]:
         a, b = ours["kinds"][kind], theirs["kinds"][kind]
         label = "**all**" if kind == "all" else KINDS[kind]
-        rows.append(f"| {label} | {a['n']} | **{a['mrr']:.3f}** | {b['mrr']:.3f} | **{a['success']:.2f}** | "
+        rows.append(f"| {label} | {a['n']} | **{a['mrr']:.3f}** | {b['mrr']:.3f} | {a['success']:.2f} | "
                     f"{b['success']:.2f} | {a['success3']:.2f} | {b['success3']:.2f} |")
     misses = [f"`{q.q}` ({q.kind})" for q, rank in ours["ranks"] if rank is None]
     beats = all(ours["kinds"][k]["mrr"] > theirs["kinds"][k]["mrr"] for k in KINDS)

@@ -95,7 +95,11 @@ class SearchIndex:
         return self._speller
 
     def completions(self, prefix: str) -> list[str]:
-        """The most used indexed terms that start like an unfinished word."""
+        """The most used indexed terms an unfinished word may become.
+
+        Terms are stems, so "configurati" (typed on the way to "configuration") must also
+        find the shorter stem "configur" it already contains.
+        """
         reader = self._reader("pages")
         found: set[str] = set()
         for name in ("title", "body"):
@@ -103,7 +107,15 @@ class SearchIndex:
                 if n >= 200:
                     break
                 found.add(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
-        return sorted(found, key=lambda t: -self.pages.frequency(t))[:PREFIX_EXPANSIONS]
+        for end in range(len(prefix) - 1, max(2, len(prefix) - 5), -1):
+            if reader.doc_frequency("body", prefix[:end]) or reader.doc_frequency("title", prefix[:end]):
+                found.add(prefix[:end])
+                break
+
+        def used(term: str) -> int:  # from the term dictionary: no postings read
+            return reader.doc_frequency("body", term) + reader.doc_frequency("title", term)
+
+        return sorted(found, key=lambda t: (-used(t), t))[:PREFIX_EXPANSIONS]
 
 
 class Indexes:

@@ -11,6 +11,7 @@
 
   var DEBOUNCE_MS = 160;
   var LIVE_LIMIT = 6;
+  var MIN_CHARS = 2;  // one letter matches nothing useful
   var PAGE_LIMIT = 10;
   var UNREACHABLE = "Search is not available right now. Browse the Knowledge Base or contact us.";
 
@@ -244,7 +245,7 @@
       var q = input.value;
       clearTimeout(timer);
       if (controller) controller.abort();
-      if (!q.trim()) {
+      if (q.trim().length < MIN_CHARS) {
         lastQuery = "";
         open(false);
         return;
