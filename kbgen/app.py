@@ -37,3 +37,10 @@ def create_app(settings: Settings, *, serve_site: bool = True, send_mail: bool =
     if serve_site and settings.site_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.site_dir, html=True), name="site")
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The factory `kbgen serve --workers N` gives uvicorn: each worker process builds its own app."""
+    import os
+
+    return create_app(Settings.from_env(os.environ.get("KBGEN_PROJECT_DIR", ".")), send_mail=False)

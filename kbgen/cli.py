@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -108,7 +109,10 @@ def new(title: str, product: str, type_: str, summary: str, content_dir: Path) -
 @click.option("--mailer/--no-mailer", default=True, show_default=True,
               help="Start a `kbgen mail run` process beside the service to deliver emails "
                    "(--no-mailer when you run it elsewhere).")
-def serve(host: str, port: int, project_dir: Path, forwarded_allow_ips: str | None, mailer: bool) -> None:
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Service processes; each answers requests on its own (use the number of cores).")
+def serve(host: str, port: int, project_dir: Path, forwarded_allow_ips: str | None, mailer: bool,
+          workers: int) -> None:
     """Run the portal service: search, accounts, tickets, and the built site."""
     import subprocess
 
@@ -123,9 +127,12 @@ def serve(host: str, port: int, project_dir: Path, forwarded_allow_ips: str | No
     app = create_app(settings, send_mail=False)  # the schema is upgraded before the sender starts
     sender = subprocess.Popen([sys.executable, "-m", "kbgen.cli", "mail", "run", "--stop-with-parent",
                                "--project", str(settings.project_dir)]) if mailer else None
+    if workers > 1:  # uvicorn starts the processes from an import path; they find the project by env
+        os.environ["KBGEN_PROJECT_DIR"] = str(settings.project_dir)
+        app = "kbgen.app:app_from_env"
     try:
         uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True,
-                    forwarded_allow_ips=forwarded_allow_ips)
+                    forwarded_allow_ips=forwarded_allow_ips, workers=workers, factory=workers > 1)
     finally:
         if sender is not None:
             sender.terminate()

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from conftest import free_port, run_kbgen
 
@@ -28,7 +29,9 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
-def test_serve_answers_the_portal_and_its_mail_process_sends_the_tickets_emails(built_project, smtp_server, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_answers_the_portal_and_its_mail_process_sends_the_tickets_emails(built_project, smtp_server, tmp_path,
+                                                                                 workers):
     env = {**os.environ, "KBGEN_DATA_DIR": str(tmp_path / "data"), "KBGEN_SMTP_URL": smtp_server.url,
            "KBGEN_SUPPORT_EMAIL": "team@vendor.example"}
     demo = run_kbgen("demo", "--inventory", "none.yml", cwd=built_project, env=env)
@@ -36,7 +39,7 @@ def test_serve_answers_the_portal_and_its_mail_process_sends_the_tickets_emails(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     kbgen = str(Path(sys.executable).with_name("kbgen"))
-    server = subprocess.Popen([kbgen, "serve", "--port", str(port)], cwd=built_project, env=env,
+    server = subprocess.Popen([kbgen, "serve", "--port", str(port), "--workers", str(workers)], cwd=built_project, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_until(lambda: _get(base + "/") == 200, 30, "kbgen serve")
@@ -47,7 +50,7 @@ def test_serve_answers_the_portal_and_its_mail_process_sends_the_tickets_emails(
             client.headers["X-CSRF-Token"] = client.cookies["kbgen_csrf"]
             created = client.post("/api/tickets", json={
                 "product": "xplany", "request_type": "technical-issue", "priority": "low",
-                "idempotency_key": "serve-test-1",
+                "idempotency_key": f"serve-test-{workers}",
                 "fields": {"summary": "Forecast is empty for next week",
                            "description": "The forecast page shows no volumes for any queue since Monday.",
                            "xplany_version": "2.4.1", "module": "forecasting", "deployment": "cloud",
@@ -60,7 +63,7 @@ def test_serve_answers_the_portal_and_its_mail_process_sends_the_tickets_emails(
                                  "the ticket's two emails")
         assert all(key in m["Subject"] for m in recipients)
         mailers = _children(server.pid)
-        assert mailers, "kbgen serve runs its mail process"
+        assert len(mailers) >= 1 + (workers if workers > 1 else 0), "a mail process (and the workers)"
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
