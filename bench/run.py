@@ -10,7 +10,6 @@ import datetime as dt
 import importlib
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys

@@ -6,7 +6,6 @@ shell the theme provides; the service is create_app over the real forms/ folder.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 

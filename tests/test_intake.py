@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from kbgen import tickets
 from kbgen.accounts import User
-from kbgen.tickets import Attachment, Ticket, TicketConsent
+from kbgen.tickets import Attachment, TicketConsent
 from test_tickets_support import ANN, BOB, GINA, SAM, SITE, Portal, xcally, xplany
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
