@@ -40,14 +40,14 @@ def read_docs(docs_dir: Path, rules: ContentRules) -> tuple[list[Article], set[s
 def check_project(docs_dir: Path, rules: ContentRules, forms_dir: Path | None = None) -> list[str]:
     """All problems of a project as printable lines: content first, then forms."""
     articles, others = read_docs(docs_dir, rules)
-    lines = [_with_dir(docs_dir, p) for p in check_articles(articles, rules, others)]
+    lines = [located(docs_dir, p) for p in check_articles(articles, rules, others)]
     if forms_dir is not None and forms_dir.is_dir():
         lines.extend(check_forms(forms_dir))
     return lines
 
 
-def _with_dir(docs_dir: Path, problem: Problem) -> str:
-    """Prefix the docs folder so the path can be clicked in an editor or terminal."""
+def located(docs_dir: Path, problem: Problem) -> str:
+    """The problem with the docs folder in its path, so it can be clicked in an editor or terminal."""
     try:
         prefix = docs_dir.resolve().relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:

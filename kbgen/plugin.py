@@ -17,7 +17,7 @@ from mkdocs.structure.files import File, Files
 
 from kbgen.catalog import ARTICLE_TYPES, PRODUCTS
 from kbgen.accountpages import account_pages
-from kbgen.check import ContentRules, check_articles
+from kbgen.check import ContentRules, check_articles, located
 from kbgen.content import Article, parse_article
 from kbgen.formpages import support_pages
 from kbgen.forms import FormDefinitionError, load_catalog
@@ -76,7 +76,7 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
         other_files = {f.src_uri for f in files if not f.is_documentation_page()}
         problems = check_articles(list(self.articles.values()), self.rules, other_files)
         for problem in problems:
-            log.warning(f"{_display(docs_dir)}/{problem}")
+            log.warning(located(docs_dir, problem))
         if problems and config.strict:
             raise PluginError(f"{len(problems)} content problem(s) above; nothing was written. "
                               "Fix them, or run 'kbgen check' to list them again.")
@@ -247,10 +247,3 @@ def _parsed(file: File, required: tuple[str, ...]) -> Article:
     article = parse_article(file.src_uri, file.content_string, required)
     _PARSED[key] = (stat.st_mtime_ns, stat.st_size, article)
     return article
-
-
-def _display(docs_dir: Path) -> str:
-    try:
-        return docs_dir.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return docs_dir.as_posix()
