@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -213,3 +214,18 @@ def project_settings(project: Path, database_url: str, **overrides):
     for key, value in overrides.items():
         setattr(settings, key, value)
     return settings
+
+
+@contextmanager
+def serve_with_customer(app, organization: str, email: str, password: str, name: str):
+    """Run `app` on a LiveServer with one organization and one signed-up customer in it."""
+    from kbgen import accounts
+
+    with app.state.sessionmaker.begin() as db:
+        accounts.add_organization(db, organization)
+        accounts.add_user(db, organization=organization, email=email, role="customer", password=password, name=name)
+    try:
+        with LiveServer(app) as server:
+            yield server
+    finally:
+        app.state.engine.dispose()

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, LiveServer
-from kbgen import accounts
+from conftest import REPO, serve_with_customer
 from kbgen.accountpages import account_pages
 from kbgen.app import create_app
 from kbgen.settings import Settings
@@ -52,14 +51,8 @@ def portal(tmp_path_factory):
                         forms_dir=root / "forms", content_dir=root / "content",
                         database_url=f"sqlite:///{root / 'kbgen.db'}", secret_key="test-secret")
     write_site(settings.site_dir)
-    app = create_app(settings)
-    with app.state.sessionmaker.begin() as db:
-        accounts.add_organization(db, "Acme <Telecom>")
-        accounts.add_user(db, organization="Acme <Telecom>", email="ann@acme.example", role="customer",
-                          password=PASSWORD, name="Ann <b>Example</b>")
-    with LiveServer(app) as server:
+    with serve_with_customer(create_app(settings), "Acme <Telecom>", "ann@acme.example", PASSWORD, "Ann <b>Example</b>") as server:
         yield server
-    app.state.engine.dispose()
 
 
 def test_sign_in_from_an_article_and_out_again(page, portal):

@@ -9,8 +9,7 @@ import shutil
 
 import pytest
 
-from conftest import REPO, LiveServer
-from kbgen import accounts
+from conftest import REPO, serve_with_customer
 from kbgen.app import create_app
 from kbgen.formpages import support_pages
 from kbgen.forms import load_catalog
@@ -39,14 +38,8 @@ def portal(tmp_path_factory):
     (settings.site_dir / FORM).mkdir(parents=True)
     (settings.site_dir / FORM / "index.html").write_text(SHELL.format(body=page.render("../../../")))
     shutil.copytree(REPO / "theme" / "assets", settings.site_dir / "assets")
-    app = create_app(settings)
-    with app.state.sessionmaker.begin() as db:
-        accounts.add_organization(db, "Acme Telecom")
-        accounts.add_user(db, organization="Acme Telecom", email="ann@acme.example", role="customer",
-                          password=PASSWORD, name="Ann Example")
-    with LiveServer(app) as server:
+    with serve_with_customer(create_app(settings), "Acme Telecom", "ann@acme.example", PASSWORD, "Ann Example") as server:
         yield server
-    app.state.engine.dispose()
 
 
 def fill_in(page, host: str) -> None:
