@@ -194,7 +194,9 @@ def _wait_for(url: str, text: str | None, timeout: float) -> None:
     raise SystemExit(f"timed out waiting for {url}" + (f" to show {text}" if text else ""))
 
 
-SECTIONS = ["bench_search", "bench_relevance", "bench_intake", "bench_requests"]
+SECTIONS = ["bench_search", "bench_relevance", "bench_intake", "bench_requests", "bench_markdown", "bench_signin"]
+# Sections that read the built corpus (its site or its search index); the others need no build.
+NEEDS_BUILD = {"build", "bench_search", "bench_relevance"}
 
 
 def main() -> None:
@@ -209,7 +211,7 @@ def main() -> None:
              f"{os.cpu_count()} cores, Python {platform.python_version()}. Regenerate with `make bench`.\n"]
     with tempfile.TemporaryDirectory(prefix="kbgen-bench-") as tmp:
         ctx = prepare(Path(tmp))
-        if wanted & {"build", *SECTIONS}:
+        if wanted & NEEDS_BUILD:
             print("build ...", flush=True)
             parts.append(bench_build(ctx, args.rounds))
         if "preview" in wanted:
@@ -220,8 +222,31 @@ def main() -> None:
                 continue
             print(f"{name} ...", flush=True)
             parts.append(importlib.import_module(name).run(ctx))
+    if args.only and args.output.exists():
+        parts = merge_sections(args.output.read_text(), parts)
     args.output.write_text("\n".join(parts))
     print(f"wrote {args.output}")
+
+
+def merge_sections(previous: str, parts: list[str]) -> list[str]:
+    """A partial run (--only) replaces its own "## " sections of the previous results and keeps the rest,
+    each kept section saying when it was measured."""
+    head, *fresh = parts
+    stamp = head.split("Run ", 1)[1].split(",", 1)[0]
+    new_titles = {part.split("\n", 1)[0] for part in fresh}
+    chunks = previous.split("\n## ")
+    old_stamp = chunks[0].split("Run ", 1)[1].split(",", 1)[0] if "Run " in chunks[0] else "an earlier run"
+    kept = []
+    for chunk in chunks[1:]:
+        title = "## " + chunk.split("\n", 1)[0]
+        if title in new_titles:
+            continue
+        if "\n_Measured " not in chunk:
+            chunk = chunk.replace("\n", f"\n\n_Measured {old_stamp}, in an earlier run._\n", 1)
+        kept.append("## " + chunk.rstrip("\n") + "\n")
+    note = head.rstrip("\n") + f" Sections marked otherwise come from earlier runs; this run ({stamp}) " \
+                                "measured the others.\n"
+    return [note, *kept, *fresh]
 
 
 if __name__ == "__main__":
