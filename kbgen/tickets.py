@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import os
 import re
 import secrets
 import threading
@@ -28,7 +29,7 @@ from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, Str
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from kbgen import workflow
+from kbgen import filetypes, workflow
 from kbgen.accounts import Organization, User
 from kbgen.catalog import PRODUCTS, find_product, product_by_slug
 from kbgen.db import Base
@@ -340,26 +341,139 @@ def _human(size: int) -> str:
     return str(size)
 
 
-def _store_files(settings: Settings, uploads: Sequence[Upload]) -> list[_Stored]:
-    """Copy uploads into the attachments folder, enforcing the size limit while copying."""
-    check_upload_limits(settings, uploads)
+class AttachmentNotAccepted(TicketError):
+    """A file of a type its field (or comments) does not take; names the file, the field and the list."""
+
+    status = 422
+
+
+def _accept_lists(settings: Settings, submission: Any) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """(label, accept list) of each attachments field of the submission's form, by field name."""
+    from kbgen.forms import FormDefinitionError, load_catalog
+
+    folder = Path(settings.forms_dir)
+    try:
+        # The forms are read once, and again only when a definition file changes.
+        stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.y*ml")))
+        cached = _FORMS.get(folder)
+        if cached is None or cached[0] != stamp:
+            cached = _FORMS[folder] = (stamp, load_catalog(folder))
+    except (OSError, FormDefinitionError):
+        return {}  # then every file gets the default list: never more than a form would take
+    rtype = cached[1].request_type(getattr(submission, "product", None), getattr(submission, "request_type", None))
+    return {f.name: (f.label, f.accept) for f in (rtype.fields.values() if rtype else ()) if f.type == "attachments"}
+
+
+_FORMS: dict[Path, tuple[tuple, Any]] = {}
+
+
+def _where(upload: Upload, fields: dict[str, tuple[str, tuple[str, ...]]] | None) -> tuple[str, str, tuple[str, ...]]:
+    """(input name for errors, how a message names the place, accepted types) of one upload."""
+    if fields is None:
+        return "files", "a comment (files)", filetypes.DEFAULT_ACCEPT
+    if upload.field in fields:
+        label, accept = fields[upload.field]
+        return f"files.{upload.field}", f"\u201c{label}\u201d (files.{upload.field})", accept
+    return f"files.{upload.field}", f"files.{upload.field}", filetypes.DEFAULT_ACCEPT
+
+
+def _not_accepted(upload: Upload, where: tuple[str, str, tuple[str, ...]], reason: str) -> AttachmentNotAccepted:
+    field, place, accept = where
+    name = _clean_filename(upload.filename)
+    listed = ", ".join(accept) if accept else "any file that is not a program, a script or a web page"
+    message = (f"'{name}' cannot be attached to {place}: {reason}. It accepts {listed}; "
+               "attach a file of one of those types.")
+    return AttachmentNotAccepted(message, field=field, filename=name, accepted=list(accept),
+                                 errors=[{"field": field, "message": message}])
+
+
+def _not_text(upload: Upload, where: tuple[str, str, tuple[str, ...]], why: str) -> AttachmentNotAccepted:
+    ext = filetypes.extension(_clean_filename(upload.filename))
+    return _not_accepted(upload, where, f"it is named {ext} but its content is not text; {why}")
+
+
+def _read_head(upload: Upload) -> bytes:
+    head = b""
+    while len(head) < filetypes.HEAD_BYTES and (chunk := upload.file.read(filetypes.HEAD_BYTES - len(head))):
+        head += chunk
+    return head
+
+
+def _fsync(fd: int) -> None:
+    import fcntl
+
+    if hasattr(fcntl, "F_FULLFSYNC"):  # macOS: plain fsync leaves the data in the drive's cache
+        fcntl.fcntl(fd, fcntl.F_FULLFSYNC)
+    else:
+        os.fsync(fd)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the folder's entries (a new file's name) survive power loss, not only its data."""
+    if os.name == "nt":  # Windows cannot open a folder to flush it; NTFS journals the names itself
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        _fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _attachments_folder(settings: Settings) -> Path:
     folder = settings.attachments_dir
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.is_dir():
+        created = [p for p in (folder, *folder.parents) if not p.exists()]
+        folder.mkdir(parents=True, exist_ok=True)
+        for path in created:
+            _fsync_dir(path.parent)
+    return folder
+
+
+def _store_files(settings: Settings, uploads: Sequence[Upload], submission: Any = None) -> list[_Stored]:
+    """Copy uploads into the attachments folder, durably, once each type is accepted.
+
+    `submission` (a validated form) gives each upload its field's accept list; without
+    one (comments) the uploads get filetypes.DEFAULT_ACCEPT.  Every file is checked
+    before any is written, so a refused file leaves nothing behind; text is checked to
+    its last byte while it is copied.  The files and their folder are fsynced here, before
+    the caller commits the rows that point at them.
+    """
+    check_upload_limits(settings, uploads)
+    if not uploads:
+        return []
+    fields = _accept_lists(settings, submission) if submission is not None else None
+    checked = []
+    for upload in uploads:
+        where = _where(upload, fields)
+        head = _read_head(upload)
+        kind, refusal = filetypes.check(_clean_filename(upload.filename), head, where[2])
+        if refusal is not None:
+            raise _not_accepted(upload, where, refusal.reason)
+        checked.append((upload, where, head, filetypes.TextCheck() if kind is not None and kind.text else None))
+    folder = _attachments_folder(settings)
     stored: list[_Stored] = []
     try:
-        for upload in uploads:
+        for upload, where, head, text in checked:
             name = secrets.token_hex(20)
             path = folder / name
             size = 0
             with open(path, "xb") as out:
-                while chunk := upload.file.read(1024 * 1024):
+                stored.append(_Stored(upload, name, 0, path))  # from here on, _discard removes it
+                chunk = head
+                while chunk:
                     size += len(chunk)
                     if size > settings.max_attachment_bytes:
-                        out.close()
-                        path.unlink(missing_ok=True)
                         raise AttachmentRejected(_too_large(upload, settings))
+                    if text is not None and not text.feed(chunk):
+                        raise _not_text(upload, where, "it holds binary or control bytes")
                     out.write(chunk)
-            stored.append(_Stored(upload, name, size, path))
+                    chunk = upload.file.read(1024 * 1024)
+                if text is not None and not text.feed(b"", final=True):
+                    raise _not_text(upload, where, "it ends in the middle of a character")
+                out.flush()
+                _fsync(out.fileno())
+            stored[-1].size = size
+        _fsync_dir(folder)
     except BaseException:
         _discard(stored)
         raise
@@ -631,7 +745,7 @@ def create_ticket(session: Session, settings: Settings, submission: Any, request
         related = session.scalars(select(Ticket.key).where(
             Ticket.key == related_key.strip().upper(),
             Ticket.organization_id == requester.organization_id)).first()
-    stored = _store_files(settings, uploads)
+    stored = _store_files(settings, uploads, submission)
     try:
         with _writing(session):
             number = _next_number(session, product.key_prefix)

@@ -208,22 +208,22 @@ def _files(*files: tuple[str, bytes]) -> list:
 def test_attachments_are_stored_outside_the_site_and_served_only_as_downloads(portal):
     ann = portal.client(ANN)
     response = ann.post("/api/tickets", data=_form(xcally()),
-                        files=_files(("asterisk.log", b"WARNING: trunk down"), ("<img src=x onerror=alert(1)>.html", b"<script>")))
+                        files=_files(("asterisk.log", b"WARNING: trunk down"), ("<img src=x onerror=alert(1)>.log", b"GET /?q=<script> 404")))
     assert response.status_code == 201, response.text
     key = response.json()["key"]
 
     with portal.Session() as db:
         stored = db.scalars(select(Attachment).order_by(Attachment.id)).all()
-    assert [a.filename for a in stored] == ["asterisk.log", "<img src=x onerror=alert(1)>.html"]
+    assert [a.filename for a in stored] == ["asterisk.log", "<img src=x onerror=alert(1)>.log"]
     for attachment in stored:
         path = portal.settings.attachments_dir / attachment.stored_name
         assert path.is_file() and re.fullmatch(r"[0-9a-f]{40}", attachment.stored_name)
         assert portal.settings.site_dir not in path.parents
 
     page = ann.get(f"/api/tickets/{key}").json()
-    assert [a["filename"] for a in page["attachments"]] == ["asterisk.log", "<img src=x onerror=alert(1)>.html"]
+    assert [a["filename"] for a in page["attachments"]] == ["asterisk.log", "<img src=x onerror=alert(1)>.log"]
     download = ann.get(page["attachments"][1]["url"])
-    assert download.status_code == 200 and download.content == b"<script>"
+    assert download.status_code == 200 and download.content == b"GET /?q=<script> 404"
     assert download.headers["content-disposition"].startswith("attachment;")
     assert download.headers["x-content-type-options"] == "nosniff"
     assert download.headers["content-type"] == "application/octet-stream"
