@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from kbgen import __version__, mailer, migrations
 from kbgen import csrf as csrf_protection
+from kbgen.csp import SitePolicy
 from kbgen.web import auth as auth_web
 from kbgen.web import tickets as tickets_web
 from kbgen.web import search as search_web
@@ -33,6 +34,7 @@ def create_app(settings: Settings, *, serve_site: bool = True, send_mail: bool =
     app.include_router(auth_web.router)  # /api/session, /api/me
     tickets_web.install(app)  # /api/tickets..., /requests/{key}/
     app.include_router(search_web.router)  # /api/search
+    app.state.csp = SitePolicy(settings.site_dir, settings.allowed_origins)  # the built site's script hashes
     csrf_protection.install(app, settings)  # CSRF, body size limit, security headers: every route
     if serve_site and settings.site_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.site_dir, html=True), name="site")

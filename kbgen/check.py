@@ -1,12 +1,14 @@
 """`kbgen check`: everything a writer can get wrong, found without rendering the site."""
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from kbgen.content import Article, Problem, iter_markdown, parse_article
 from kbgen.forms import check_forms
-from kbgen.links import check_links
+from kbgen.links import check_links, code_free_lines, links_of
 
 
 @dataclass
@@ -23,9 +25,61 @@ def check_articles(articles: list[Article], rules: ContentRules, other_files: se
     for article in articles:
         problems.extend(p for p in article.problems
                         if rules.closed_front_matter or not p.message.startswith("unknown front matter key"))
+    for article in articles:
+        problems.extend(script_problems(article))
     if rules.check_links:
         problems.extend(check_links(articles, other_files))
     return sorted(problems, key=lambda p: (p.path, p.line))
+
+
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_SCRIPT = re.compile(r"<script\b", re.I)
+# A start tag, possibly over several lines, or a Markdown attribute list ({: #id onclick="..."}).
+_TAG = re.compile(r"<[a-z][\w:-]*(?:\s[^<>]*)?>|\{:?[^{}\n]*=[^{}\n]*\}", re.I)
+_HANDLER = re.compile(r"(?:^|[\s\"'/{])(on[a-z]+)\s*=", re.I)
+_URL_ATTR = re.compile(r"""(?:^|[\s"'/{])(?:href|src|action|formaction|xlink:href|data|poster|background)\s*=\s*"""
+                       r"""(?:"([^"]*)"|'([^']*)'|([^\s>}]+))""", re.I)
+_CSP_BLOCKS = "the portal's Content-Security-Policy blocks scripts written in articles"
+_URL_HINT = f"link to a page or an https:// address instead ({_CSP_BLOCKS})"
+
+
+def _script_url(url: str) -> bool:
+    # Browsers ignore entities, tabs, newlines and case in a URL's scheme: "Java&#115;cript:" runs too.
+    plain = re.sub(r"[\x00-\x20]", "", html.unescape(url)).lower()
+    return plain.startswith(("javascript:", "vbscript:"))
+
+
+def script_problems(article: Article) -> list[Problem]:
+    """Script in an article body: <script> elements, on*= handler attributes and javascript: URLs.
+
+    Code spans and fenced code are left out: a code sample is text, not a script."""
+    lines = [""] * (article.body.count("\n") + 1)
+    for index, line in code_free_lines(article.body):
+        lines[index] = line
+    text = _COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), "\n".join(lines))
+
+    def line_at(offset: int) -> int:
+        return article.body_line + text.count("\n", 0, offset)
+
+    problems: list[Problem] = []
+    for match in _SCRIPT.finditer(text):
+        problems.append(Problem(article.path, line_at(match.start()), "raw <script> in the article",
+                                f"remove it ({_CSP_BLOCKS}); to show code, put it in a fenced code block"))
+    for tag in _TAG.finditer(text):
+        for handler in _HANDLER.finditer(tag.group(0)):
+            problems.append(Problem(
+                article.path, line_at(tag.start() + handler.start(1)),
+                f"event handler attribute '{handler.group(1)}='",
+                f"remove it ({_CSP_BLOCKS}); links and buttons work without one"))
+        for attr in _URL_ATTR.finditer(tag.group(0)):
+            url = next(g for g in attr.groups() if g is not None)
+            if _script_url(url):
+                problems.append(Problem(article.path, line_at(tag.start() + attr.start()),
+                                        "javascript: URL in an HTML attribute", _URL_HINT))
+    for index, target in links_of(article.body):
+        if _script_url(target):
+            problems.append(Problem(article.path, article.body_line + index, "link to a javascript: URL", _URL_HINT))
+    return problems
 
 
 def read_docs(docs_dir: Path, rules: ContentRules) -> tuple[list[Article], set[str]]:

@@ -29,6 +29,13 @@ PASSTHROUGH_KEYS = {"template", "hide", "search", "status", "icon", "description
 
 _FRONT_MATTER = re.compile(r"\A(---[ \t]*\r?\n)(.*?\r?\n)?(---|\.\.\.)[ \t]*(\r?\n|\Z)", re.S)
 _H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.M)
+# What reads as an HTML tag in a title: a known element, or any tag with attributes. "<Enter>" is
+# a key name a writer may mean literally, so it is not reported.
+_ELEMENTS = ("a abbr audio b big blockquote br button canvas center code del details dialog div em embed "
+             "font form frame h1 h2 h3 h4 h5 h6 hr i iframe img input ins kbd link mark marquee math meta "
+             "object p picture pre q s script select small source span strike strong style sub summary sup "
+             "svg table td template textarea th tr tt u video").split()
+_MARKUP = re.compile(r"</?(?:(?:" + "|".join(_ELEMENTS) + r")(?=[\s/>])[^<>]*|[a-z][\w:-]*\s[^<>]*=[^<>]*)>", re.I)
 
 
 @dataclass(frozen=True)
@@ -149,6 +156,12 @@ def parse_article(rel_path: str, text: str, required: Iterable[str] = ("title",)
     if "summary" in meta and meta["summary"] is not None and not isinstance(meta["summary"], str):
         article.problems.append(Problem(rel_path, line_of("summary"), "'summary' must be text",
                                         "put the summary in quotes"))
+    for name in ("title", "summary"):
+        markup = _MARKUP.search(meta[name]) if isinstance(meta.get(name), str) else None
+        if markup:
+            article.problems.append(Problem(
+                rel_path, line_of(name), f"{name} contains HTML markup '{markup.group(0)}', which pages show "
+                "as text, never as markup", "write plain text"))
     tags = meta.get("tags")
     if tags is not None and not (isinstance(tags, list) and all(isinstance(t, (str, int)) for t in tags)):
         article.problems.append(Problem(rel_path, line_of("tags"), "'tags' must be a list of words",

@@ -1,6 +1,7 @@
 """Pages kbgen adds to a site that no writer keeps by hand (product lists, forms, requests)."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Callable
 
@@ -19,7 +20,8 @@ class GeneratedPage:
 
     def source(self) -> str:
         """The Markdown source MkDocs reads: front matter only; the plugin supplies the body."""
-        lines = ["---", f"title: {self.title!r}"]
+        # JSON's string syntax is YAML's double-quoted string: any title survives (repr() is not YAML).
+        lines = ["---", f"title: {json.dumps(self.title)}"]
         if self.hide:
             lines.append("hide: [" + ", ".join(self.hide) + "]")
         if self.template:

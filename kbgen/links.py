@@ -23,7 +23,7 @@ _ATTR_ID = re.compile(r"\{[^}]*#([\w\-:.]+)[^}]*\}\s*$")
 _HTML_ID = re.compile(r"""\bid=["']([^"']+)["']""")
 
 
-def _code_free_lines(body: str) -> Iterable[tuple[int, str]]:
+def code_free_lines(body: str) -> Iterable[tuple[int, str]]:
     """Yield (index, line) for lines outside fenced code, with inline code removed."""
     in_fence = None
     for index, line in enumerate(body.splitlines()):
@@ -42,7 +42,7 @@ def _code_free_lines(body: str) -> Iterable[tuple[int, str]]:
 def anchors_of(body: str) -> set[str]:
     """The ids a page's headings get from the toc extension (default slugify, de-duplicated)."""
     anchors: set[str] = set()
-    for _, line in _code_free_lines(body):
+    for _, line in code_free_lines(body):
         heading = _HEADING.match(line)
         if heading:
             text = heading.group(2)
@@ -67,7 +67,7 @@ def anchors_of(body: str) -> set[str]:
 
 def links_of(body: str) -> Iterable[tuple[int, str]]:
     """Yield (0-based line index in body, target) of every Markdown link."""
-    for index, line in _code_free_lines(body):
+    for index, line in code_free_lines(body):
         for match in _LINK.finditer(line):
             yield index, match.group(1)
         ref = _REF_DEF.match(line)

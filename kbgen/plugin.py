@@ -5,9 +5,12 @@ of MkDocs means rewriting this file, not the content model, the forms or the ind
 """
 from __future__ import annotations
 
+import html
 import logging
 import os
 from pathlib import Path
+
+from markupsafe import Markup, escape
 
 from mkdocs.config import base
 from mkdocs.config import config_options as c
@@ -16,6 +19,7 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 
 from kbgen.catalog import ARTICLE_TYPES, PRODUCTS
+from kbgen.csp import POLICY_FILE, BuiltPolicy, api_origin_of, inline_scripts, source_hash
 from kbgen.accountpages import account_pages
 from kbgen.check import ContentRules, check_articles, located
 from kbgen.content import Article, parse_article
@@ -55,6 +59,8 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
         self.generated: dict[str, GeneratedPage] = {}
         self.indexer = None
         self.changed: list = []  # page records of a dirty (preview) rebuild
+        self.policy = BuiltPolicy()
+        self.nav = None
 
     def on_startup(self, *, command, dirty) -> None:
         self.dirty = dirty
@@ -66,6 +72,7 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
         self.forms_dir = project / self.config.forms_dir
         self.rules = ContentRules(tuple(self.config.required), self.config.closed_front_matter,
                                   self.config.check_links)
+        self.policy = BuiltPolicy(api_origin=api_origin_of((config.extra.get("kbgen") or {}).get("api_url")))
         return config
 
     def on_files(self, files: Files, *, config) -> Files:
@@ -117,6 +124,7 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
     def on_nav(self, nav, *, config, files):
         """Portal names for the tabs and sections; kbgen's utility pages stay out of the menus."""
         nav.items = _portal_nav(nav.items, self.generated)
+        self.nav = nav
         return nav
 
     def _start_index(self) -> None:
@@ -151,7 +159,7 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
 
     def _index(self, page, article: Article, html: str) -> None:
         tags = article.meta.get("tags") or []
-        record = PageRecord(url=page.url, path=article.path, title=page.title or article.title, html=html,
+        record = PageRecord(url=page.url, path=article.path, title=_title_text(page) or article.title, html=html,
                             product=article.product, type=article.type,
                             tags=[str(t) for t in tags] if isinstance(tags, list) else [],
                             summary=str(article.meta.get("summary") or ""))
@@ -160,7 +168,53 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
         else:
             self.changed.append(record)
 
+    def on_env(self, env, *, config, files):
+        """Every writer's text becomes escaped text before the first template renders.
+
+        MkDocs renders templates without autoescape, and Material prints titles, section names
+        and front matter values as they are; escaping them here (as Markup, so a template's own
+        `| e` leaves them alone) keeps a title like `<img onerror=...>` from becoming markup
+        anywhere it shows: the nav of every page, the tabs, the <title>, the heading."""
+        for file in files.documentation_pages():
+            if file.page is not None:
+                _escape_page(file.page)
+        for item in _nav_items(self.nav.items if self.nav is not None else []):
+            if not getattr(item, "is_page", False) and isinstance(item.title, str) \
+                    and not isinstance(item.title, Markup):
+                item.title = escape(item.title)  # a section's folder name, a nav config entry or .pages
+        return env
+
+    def on_page_context(self, context, *, page, config, nav):
+        article = self.articles.get(page.file.src_uri)
+        context["kbgen_article"] = _article_facts(article) if article is not None else None
+        return context
+
+    def on_post_page(self, output: str, *, page, config) -> str:
+        self._hash_theme_scripts(output, page.content or "")
+        return output
+
+    def on_post_template(self, output_content: str, *, template_name: str, config) -> str:
+        if template_name.endswith(".html"):
+            self._hash_theme_scripts(output_content, "")
+        return output_content
+
+    def _hash_theme_scripts(self, output: str, content: str) -> None:
+        """The Content-Security-Policy trusts the theme's inline scripts by hash; a writer's script in
+        the page body is never trusted (kbgen check reports it), so the body is left out first."""
+        writers = set(inline_scripts(content)) if content else set()
+        theme_part = output.replace(content, "") if content else output
+        for text in inline_scripts(theme_part):
+            if text not in writers:
+                self.policy.script_hashes.add(source_hash(text))
+
     def on_post_build(self, *, config) -> None:
+        site = Path(config.site_dir)
+        if self.dirty and (site / POLICY_FILE).is_file():
+            try:  # a preview rebuild renders only the changed pages: keep what the others needed
+                self.policy.script_hashes |= BuiltPolicy.read(site / POLICY_FILE).script_hashes
+            except (OSError, ValueError):
+                pass
+        self.policy.write(site)
         if self.indexer is not None:
             self.indexer.finish()
             log.info(f"kbgen: search index written to {self.index_dir}")
@@ -229,6 +283,62 @@ def _portal_nav(items: list, generated: dict, top: bool = True) -> list:
         return order.index(key) if key in order else len(order)
 
     return sorted(kept, key=rank)
+
+
+def _title_text(page) -> str | None:
+    """A page's title as plain text, whichever of MkDocs' sources it comes from."""
+    title = page.title
+    if title is None or isinstance(title, Markup):
+        return None if title is None else title.unescape()
+    if "title" in vars(page) or "title" in (page.meta or {}):
+        return str(title)  # nav config, a plugin or front matter: written as text
+    if page._title_from_render:
+        return html.unescape(page._title_from_render)  # the rendered <h1>: tags stripped, entities kept
+    return str(title)  # the file name, or "Home"
+
+
+def _writer_text(value):
+    """Front matter as the theme may print it: strings escaped, lists and mappings through."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return escape(value)
+    if isinstance(value, list):
+        return [_writer_text(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _writer_text(v) for k, v in value.items()}
+    return value
+
+
+def _escape_page(page) -> None:
+    title = _title_text(page)
+    if page.meta:
+        page.meta.update({key: _writer_text(value) for key, value in page.meta.items()})
+    if title is not None:
+        page.title = escape(title)
+    for anchor in _anchors(page.toc or []):
+        if not isinstance(anchor.title, Markup):
+            anchor.title = escape(html.unescape(anchor.title or ""))  # Markdown's heading text: entities kept
+
+
+def _nav_items(items):
+    for item in items:
+        yield item
+        yield from _nav_items(getattr(item, "children", None) or [])
+
+
+def _anchors(toc):
+    for anchor in toc:
+        yield anchor
+        yield from _anchors(anchor.children)
+
+
+def _article_facts(article: Article) -> dict | None:
+    """What the article header shows, from the catalog's names rather than the front matter's spelling."""
+    product = next((p.name for p in PRODUCTS if p.slug == article.product), None)
+    kind = next((t.label for t in ARTICLE_TYPES if t.slug == article.type), None)
+    if not (product and kind):
+        return None
+    updated = article.meta.get("updated")
+    return {"product": product, "type": kind, "updated": updated if hasattr(updated, "strftime") else None}
 
 
 # Parsed front matter by source file, kept across the rebuilds of one `kbgen preview`

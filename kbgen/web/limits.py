@@ -8,17 +8,29 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kbgen import csp
+
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
-    (b"content-security-policy", b"frame-ancestors 'none'"),  # no framing: no clickjacking
-    (b"x-frame-options", b"DENY"),  # the same, for browsers that predate frame-ancestors
+    (b"x-frame-options", b"DENY"),  # frame-ancestors 'none', for browsers that predate it
 )
+CSP = b"content-security-policy"
 
 
 class SecurityHeaders:
+    """The headers above and the Content-Security-Policy on every answer that has none of its own
+    (attachments bring a stricter one). The policy is the built site's (kbgen.csp.SitePolicy on
+    app.state.csp, which follows rebuilds); an app without one gets the policy with no inline scripts."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.fallback = csp.header().encode("latin-1")
+
+    def _policy(self, scope: Scope) -> bytes:
+        app = scope.get("app")
+        policy = getattr(getattr(app, "state", None), "csp", None)
+        return policy.value().encode("latin-1") if policy is not None else self.fallback
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -29,6 +41,8 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
                 extra = [(n, v) for n, v in SECURITY_HEADERS if n not in present]
+                if CSP not in present:
+                    extra.append((CSP, self._policy(scope)))
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
