@@ -26,7 +26,7 @@ def create_app(settings: Settings, *, serve_site: bool = True, send_mail: bool =
                   lifespan=mailer.lifespan)  # delivers the email outbox while the service runs
     app.state.settings = settings
     app.state.send_mail = send_mail  # False when a separate `kbgen mail run` process delivers the outbox
-    app.state.engine = make_engine(settings.database_url)
+    app.state.engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     migrations.upgrade(app.state.engine)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     # Routers of each concept are registered here (one line each).

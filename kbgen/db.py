@@ -2,22 +2,39 @@
 
 Models live with their concept (accounts.py, tickets.py, ...) and all derive from
 `Base`, so `Base.metadata` is the whole schema.
+
+A commit is durable when it returns: an acknowledged ticket or comment survives a power
+loss, not only a killed process.  SQLite runs with synchronous=FULL (in WAL mode, the log
+is flushed to the disk at every commit); KBGEN_SQLITE_SYNCHRONOUS=normal trades that for
+speed (WAL with NORMAL survives a crash of the service, but a power loss can take the last
+commits).  PostgreSQL is durable as configured, except that kbgen turns synchronous_commit
+back on for its own connections if the server, the database or the role turned it off.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 
+log = logging.getLogger(__name__)
+
+SQLITE_SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL"}  # KBGEN_SQLITE_SYNCHRONOUS values
+
 
 class Base(DeclarativeBase):
     pass
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, sqlite_synchronous: str = "full") -> Engine:
     if url.startswith("sqlite"):
+        mode = str(sqlite_synchronous).strip().lower()
+        if mode not in SQLITE_SYNCHRONOUS:
+            raise ValueError(f"KBGEN_SQLITE_SYNCHRONOUS is {sqlite_synchronous!r}; set it to full (the default: "
+                             "every acknowledged commit survives a power loss) or normal (faster; a power loss "
+                             "can lose the last commits)")
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -27,13 +44,34 @@ def make_engine(url: str) -> Engine:
         def _sqlite_pragmas(dbapi_conn, _record):  # WAL lets readers work while one writer writes
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS[mode]}")
+            if mode == "full":  # macOS only: a plain fsync there leaves the commit in the drive's cache
+                cursor.execute("PRAGMA fullfsync=ON")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if engine.dialect.name == "postgresql":
+        warned: list[bool] = []
+
+        @event.listens_for(engine, "connect")
+        def _durable_commits(dbapi_conn, _record):
+            # Only "off" acknowledges a commit before it is on disk; local, remote_write, on and
+            # remote_apply all keep it, and a stricter choice of the administrator stays as it is.
+            cursor = dbapi_conn.cursor()
+            cursor.execute("SELECT current_setting('synchronous_commit')")
+            if cursor.fetchone()[0] == "off":
+                cursor.execute("SET synchronous_commit TO on")
+                if not warned:
+                    warned.append(True)
+                    log.warning("PostgreSQL has synchronous_commit=off; kbgen sets it to on for its connections "
+                                "so that acknowledged tickets survive a power loss")
+            cursor.close()
+            dbapi_conn.commit()  # a SET inside a transaction that is rolled back would be undone
+
+    return engine
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:

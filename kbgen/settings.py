@@ -33,6 +33,7 @@ class Settings:
     max_body_bytes: int = 60 * 1024 * 1024
     login_attempts_per_window: int = 5
     login_window_seconds: int = 300
+    sqlite_synchronous: str = "full"  # "normal": faster commits that a power loss can undo (kbgen/db.py)
 
     @property
     def attachments_dir(self) -> Path:
@@ -74,6 +75,7 @@ class Settings:
             max_body_bytes=int(env.get("KBGEN_MAX_BODY_BYTES", cls.max_body_bytes)),
             login_attempts_per_window=int(env.get("KBGEN_LOGIN_ATTEMPTS", cls.login_attempts_per_window)),
             login_window_seconds=int(env.get("KBGEN_LOGIN_WINDOW_SECONDS", cls.login_window_seconds)),
+            sqlite_synchronous=env.get("KBGEN_SQLITE_SYNCHRONOUS") or cls.sqlite_synchronous,
         )
 
 
