@@ -33,6 +33,9 @@ class Settings:
     max_body_bytes: int = 60 * 1024 * 1024
     login_attempts_per_window: int = 5
     login_window_seconds: int = 300
+    login_attempts_per_address: int = 50  # failed sign-ins per client address: one office shares an address
+    password_hash_concurrency: int = 2  # argon2 checks at once per process, 64 MiB each
+    password_hash_wait_seconds: float = 2.0  # how long a sign-in waits for a free check, then 503
     sqlite_synchronous: str = "full"  # "normal": faster commits that a power loss can undo (kbgen/db.py)
 
     @property
@@ -75,6 +78,12 @@ class Settings:
             max_body_bytes=int(env.get("KBGEN_MAX_BODY_BYTES", cls.max_body_bytes)),
             login_attempts_per_window=int(env.get("KBGEN_LOGIN_ATTEMPTS", cls.login_attempts_per_window)),
             login_window_seconds=int(env.get("KBGEN_LOGIN_WINDOW_SECONDS", cls.login_window_seconds)),
+            login_attempts_per_address=int(env.get("KBGEN_LOGIN_ATTEMPTS_PER_ADDRESS",
+                                                   cls.login_attempts_per_address)),
+            password_hash_concurrency=int(env.get("KBGEN_PASSWORD_HASH_CONCURRENCY",
+                                                  cls.password_hash_concurrency)),
+            password_hash_wait_seconds=float(env.get("KBGEN_PASSWORD_HASH_WAIT_SECONDS",
+                                                     cls.password_hash_wait_seconds)),
             sqlite_synchronous=env.get("KBGEN_SQLITE_SYNCHRONOUS") or cls.sqlite_synchronous,
         )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
@@ -21,7 +22,7 @@ from sqlalchemy.orm import sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from kbgen import accounts
-from kbgen.accounts import CSRF_COOKIE, SESSION_COOKIE, LoginSession, RateLimit, User
+from kbgen.accounts import CSRF_COOKIE, DEVICE_COOKIE, SESSION_COOKIE, LoginSession, RateLimit, User
 from kbgen.csrf import origin_of
 from kbgen.settings import Settings
 
@@ -29,6 +30,7 @@ SIGN_IN_REQUIRED = "Sign in to open or follow requests"
 AGENTS_ONLY = "Only the support team can do this"
 SIGN_IN_FAILED = "The email or password is incorrect."  # the same for an unknown email: nobody learns who has an account
 MISSING_FIELDS = "Enter your email and password."
+BUSY_RETRY_SECONDS = 2  # a password check takes about 0.2 s: the queue is gone by then
 MAX_NEXT = 2000
 
 router = APIRouter(prefix="/api", tags=["accounts"])
@@ -97,25 +99,34 @@ async def sign_in(request: Request) -> Response:
             return _back_to_login(root, next_path, "failed")
         return JSONResponse({"detail": MISSING_FIELDS}, status_code=400)
 
+    # Behind a reverse proxy uvicorn puts the customer's address here (kbgen serve --forwarded-allow-ips).
     client = request.client.host if request.client else None
-    outcome = await run_in_threadpool(_sign_in, _db(request), settings, email, password, client,
-                                      request.cookies.get(SESSION_COOKIE))
+    outcome = await run_in_threadpool(_sign_in, _db(request), settings, _hash_slots(request), email, password,
+                                      client, request.cookies.get(SESSION_COOKIE), request.cookies.get(DEVICE_COOKIE))
     if isinstance(outcome, _Throttled):
-        if is_form:
+        if is_form:  # the login page has one message for both: wait, then try again
             return _back_to_login(root, next_path, "throttled")
+        if outcome.busy:
+            return JSONResponse({"detail": f"Too many sign-ins are being checked at once. Try again in "
+                                           f"{outcome.seconds} seconds."},
+                                status_code=503, headers={"Retry-After": str(outcome.seconds)})
         minutes = max(1, round(outcome.seconds / 60))
+        elsewhere = "" if outcome.trusted else ", or sign in from a browser you have signed in with before"
         return JSONResponse({"detail": f"Too many sign-in attempts. Try again in {minutes} minute"
-                                       f"{'s' if minutes != 1 else ''}."},
+                                       f"{'s' if minutes != 1 else ''}{elsewhere}."},
                             status_code=429, headers={"Retry-After": str(outcome.seconds)})
     if outcome is None:
         if is_form:
             return _back_to_login(root, next_path, "failed")
         return JSONResponse({"detail": SIGN_IN_FAILED}, status_code=401)
 
-    user, token, csrf_token = outcome
+    user, token, csrf_token, device = outcome
     response: Response = (RedirectResponse(_on_site(root, next_path), status_code=303) if is_form
                           else JSONResponse(account_json(user, csrf_token)))
     _set_cookies(response, settings, token, csrf_token)
+    # Kept after signing out: it is what lets this browser in while strangers lock the account.
+    response.set_cookie(DEVICE_COOKIE, device, max_age=int(accounts.DEVICE_LIFETIME.total_seconds()),
+                        path="/api/session", httponly=True, samesite="lax", secure=settings.cookie_secure)
     return response
 
 
@@ -140,25 +151,59 @@ def sign_out_form(request: Request) -> Response:
 @dataclass(frozen=True)
 class _Throttled:
     seconds: int
+    busy: bool = False  # every password check slot was taken, rather than a limit reached
+    trusted: bool = False  # held by this browser's own failures (its device cookie is valid)
 
 
-def _sign_in(make_db: sessionmaker, settings: Settings, email: str, password: str, client: str | None,
-             old_token: str | None) -> tuple[User, str, str] | _Throttled | None:
-    limit = RateLimit(settings.login_attempts_per_window, dt.timedelta(seconds=settings.login_window_seconds))
-    keys = accounts.login_keys(email, client)
+def _sign_in(make_db: sessionmaker, settings: Settings, slots: threading.Semaphore, email: str, password: str,
+             client: str | None, old_token: str | None,
+             device_cookie: str | None) -> tuple[User, str, str, str] | _Throttled | None:
+    limit = RateLimit(settings.login_attempts_per_window, dt.timedelta(seconds=settings.login_window_seconds),
+                      settings.login_attempts_per_address)
+    device = accounts.trusted_device(settings.secret_key, device_cookie, email)
     with make_db.begin() as db:
+        attempt = accounts.reserve_attempt(db, accounts.login_keys(email, client, device), limit)
+        if isinstance(attempt, int):
+            return _Throttled(attempt, trusted=device is not None)
+        user = accounts.find_user(db, email)
+        user_id, stored_hash = (user.id, user.password_hash) if user else (None, None)
+    with make_db.begin() as db:  # on its own: a purge waits on nobody's lock while holding its own
         accounts.purge(db, limit)
-        wait = accounts.retry_after(db, keys, limit)
-        if wait is not None:
-            return _Throttled(wait)
-        user = accounts.authenticate(db, email, password)
-        if user is None:
-            accounts.record_failure(db, keys)
+
+    # Outside any transaction: argon2 takes 64 MiB and a fifth of a second, so only a few run at once.
+    if not slots.acquire(timeout=max(0.0, settings.password_hash_wait_seconds)):
+        with make_db.begin() as db:
+            accounts.cancel_attempt(db, attempt)
+        return _Throttled(BUSY_RETRY_SECONDS, busy=True)
+    try:
+        matches = accounts.password_matches(stored_hash, password)
+        new_hash = accounts.rehashed(stored_hash, password) if matches else None
+    finally:
+        slots.release()
+    if not matches:
+        return None  # the reserved attempt stays: it is the failure
+
+    with make_db.begin() as db:
+        user = db.get(User, user_id)
+        if user is None or user.password_hash != stored_hash:  # deleted or given a new password meanwhile
             return None
-        accounts.forget_failures(db, keys[0])
+        accounts.accept_attempt(db, attempt)
+        accounts.signed_in(user, new_hash)
         accounts.close_session(db, old_token)
         token, login = accounts.open_session(db, user)
-        return user, token, login.csrf_token
+        return user, token, login.csrf_token, accounts.remember_device(settings.secret_key, device_cookie, user.email)
+
+
+_slots_lock = threading.Lock()
+
+
+def _hash_slots(request: Request) -> threading.Semaphore:
+    """This process's password check slots (settings.password_hash_concurrency), made on first use."""
+    state = request.app.state
+    with _slots_lock:
+        if getattr(state, "kbgen_hash_slots", None) is None:
+            state.kbgen_hash_slots = threading.BoundedSemaphore(max(1, _settings(request).password_hash_concurrency))
+        return state.kbgen_hash_slots
 
 
 async def _credentials(request: Request) -> tuple[bool, dict[str, str]]:
