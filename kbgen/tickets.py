@@ -383,8 +383,8 @@ def _not_accepted(upload: Upload, where: tuple[str, str, tuple[str, ...]], reaso
     listed = ", ".join(accept) if accept else "any file that is not a program, a script or a web page"
     message = (f"'{name}' cannot be attached to {place}: {reason}. It accepts {listed}; "
                "attach a file of one of those types.")
-    return AttachmentNotAccepted(message, field=field, filename=name, accepted=list(accept),
-                                 errors=[{"field": field, "message": message}])
+    # The web layer turns `field` into the answer's errors: [{field, message}].
+    return AttachmentNotAccepted(message, field=field, filename=name, accepted=list(accept))
 
 
 def _not_text(upload: Upload, where: tuple[str, str, tuple[str, ...]], why: str) -> AttachmentNotAccepted:
