@@ -29,7 +29,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
-from kbgen import tickets, workflow
+from kbgen import csp, tickets, workflow
 from kbgen.accounts import User
 from kbgen.catalog import PRODUCTS, find_product
 from kbgen.settings import Settings
@@ -483,9 +483,11 @@ def _html_errors(request: Request, errors: list[tuple[str, str]], status: int) -
     items = "".join(f"<li>{f'<strong>{escape(label)}</strong>: ' if label else ''}{escape(message)}</li>"
                     for label, message in errors)
     back = request.headers.get("referer", "")
-    back_href = back if urlsplit(back).scheme in ("http", "https") else "javascript:history.back()"
+    # No script here (the Content-Security-Policy allows none): the browser's Back button keeps the answers.
+    back_href = (back if urlsplit(back).scheme in ("http", "https")
+                 else f"{_site_root(request, _settings(request))}support/")
     body = (f"<p>Your request was not sent. Please correct:</p><ul>{items}</ul>"
-            f'<p><a href="{escape(back_href)}" onclick="history.back(); return false;">Back to the form</a> '
+            f'<p><a href="{escape(back_href)}">Back to the form</a> '
             "(your browser's Back button keeps what you typed).</p>")
     return _html_page("Please correct your request", body, status)
 
@@ -494,8 +496,7 @@ def _html_page(title: str, body: str, status: int) -> HTMLResponse:
     return HTMLResponse(
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<style>body{font-family:sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5}"
-        "li{margin:.3rem 0}</style></head>"
+        f"<style>{csp.SERVICE_PAGE_STYLE}</style></head>"
         f"<body><h1>{escape(title)}</h1>{body}</body></html>", status_code=status,
         headers={"Cache-Control": "no-store"})
 
