@@ -225,68 +225,10 @@ class TicketClosed(TicketError):
 
 # -- safe Markdown ----------------------------------------------------------------------------
 
-_SAFE_SCHEMES = ("http", "https", "mailto")
-_INVISIBLE = re.compile(r"[\x00-\x20\x7f-\x9f]+")
+# kbgen.markup is the one place user text becomes HTML; these names stay importable from here.
+from kbgen.markup import plain_text_html, render_markdown  # noqa: E402,F401
 
-
-def _safe_url(value: str) -> str | None:
-    """The URL as the browser will read it, or None when it could run code or leave the web."""
-    decoded = value
-    for _ in range(5):  # entities inside entities: decode until nothing changes
-        again = html.unescape(decoded)
-        if again == decoded:
-            break
-        decoded = again
-    else:
-        return None
-    cleaned = _INVISIBLE.sub("", decoded)
-    scheme = urlsplit(cleaned).scheme.lower()
-    head = re.split(r"[/?#]", cleaned, maxsplit=1)[0]
-    if ":" in head and scheme not in _SAFE_SCHEMES:
-        return None
-    return decoded.strip()
-
-
-class _SafeLinks(Treeprocessor):
-    def run(self, root):
-        for parent in list(root.iter()):
-            for index, element in enumerate(list(parent)):
-                if element.tag == "img":
-                    # No images from comments: they load unasked in agents' browsers (tracking).
-                    element.tag = "a"
-                    element.text = element.get("alt") or element.get("src") or "image"
-                    element.set("href", element.get("src", ""))
-                    for attr in ("src", "alt", "title"):
-                        element.attrib.pop(attr, None)
-                if element.tag == "a":
-                    safe = _safe_url(element.get("href", ""))
-                    if safe is None:
-                        element.attrib.pop("href", None)
-                    else:
-                        element.set("href", safe)
-                        element.set("rel", "nofollow noopener noreferrer")
-                for attr in list(element.attrib):
-                    if attr.lower().startswith("on") or attr.lower() == "style":
-                        element.attrib.pop(attr, None)
-
-
-class _NoRawHtml(Extension):
-    def extendMarkdown(self, md):
-        # Without these two, raw HTML is ordinary text and the serializer escapes it.
-        md.preprocessors.deregister("html_block")
-        md.inlinePatterns.deregister("html")
-        md.treeprocessors.register(_SafeLinks(md), "kbgen_safe_links", 0)
-
-
-def plain_text_html(text: str) -> str:
-    return "<p>" + html.escape(text).replace("\n", "<br>\n") + "</p>" if text else ""
-
-
-def render_markdown(text: str) -> str:
-    """Comment Markdown as HTML in which no script, raw HTML or javascript: link survives."""
-    md = markdown.Markdown(extensions=[_NoRawHtml(), "fenced_code", "tables", "sane_lists", "nl2br"],
-                           output_format="html")
-    return md.convert(text)
+_INVISIBLE = re.compile(r"[\x00-\x20\x7f-\x9f]+")  # control characters and spaces, for file names
 
 
 # -- attachments --------------------------------------------------------------------------------
