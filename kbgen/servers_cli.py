@@ -16,7 +16,7 @@ def _sessionmaker(settings: Settings):
     from kbgen import migrations
     from kbgen.db import make_engine, make_sessionmaker
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     migrations.upgrade(engine)
     return make_sessionmaker(engine)
 
