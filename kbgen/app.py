@@ -14,6 +14,7 @@ from kbgen import __version__, mailer, migrations
 from kbgen import csrf as csrf_protection
 from kbgen.csp import SitePolicy
 from kbgen.web import auth as auth_web
+from kbgen.web import errors as api_errors
 from kbgen.web import tickets as tickets_web
 from kbgen.web import search as search_web
 from kbgen.db import make_engine, make_sessionmaker
@@ -30,6 +31,7 @@ def create_app(settings: Settings, *, serve_site: bool = True, send_mail: bool =
     migrations.upgrade(app.state.engine)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     # Routers of each concept are registered here (one line each).
+    api_errors.install(app)  # one error shape for every refusal, in the answers and in /openapi.json
     # -- routers --
     app.include_router(auth_web.router)  # /api/session, /api/me
     tickets_web.install(app)  # /api/tickets..., /requests/{key}/

@@ -4,13 +4,17 @@ The session cookie is SameSite=Lax, which already keeps it off most cross-site
 requests; this is the second lock. A request that carries a session cookie is
 accepted only when
 
-  (a) its Origin (or, without Origin, its Referer) is the service's own origin,
-      settings.public_url or one of settings.allowed_origins, or
+  (a) its Origin (or, without Origin, its Referer) is the service's own origin
+      (settings.public_url) or one of settings.allowed_origins, or
   (b) it has neither header (a script, not a browser) and sends X-CSRF-Token
       equal to its session's token (from GET /api/me or the kbgen_csrf cookie).
 
 Sign-in (POST /api/session) also checks Origin/Referer when present, so another
 site cannot sign a visitor into an account of the attacker's choosing.
+
+The own origin comes from KBGEN_PUBLIC_URL. The Host header is whatever the client
+wrote (a proxy may pass it on unchanged), so it stands in for the own origin only when
+KBGEN_PUBLIC_URL is not set: local development, `make run`.
 """
 from __future__ import annotations
 
@@ -61,6 +65,7 @@ class CSRFMiddleware:
     def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
         self.app = app
         self.trusted = trusted_origins(settings)
+        self.trust_host = not settings.public_url_configured
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in UNSAFE_METHODS:
@@ -77,7 +82,7 @@ class CSRFMiddleware:
     async def _allowed(self, scope: Scope, headers: Headers, token: str | None, signing_in: bool) -> bool:
         source = headers.get("origin") or headers.get("referer")
         if source:
-            return is_trusted(source, _own_origin(scope, headers), self.trusted)
+            return is_trusted(source, _own_origin(scope, headers) if self.trust_host else None, self.trusted)
         if signing_in:
             return True  # a script signing in: it gains nothing it did not already know
         sent = headers.get(TOKEN_HEADER)

@@ -890,6 +890,11 @@ class FormCatalog:
         """Check a JSON-shaped submission against its form; raise SubmissionInvalid with every problem."""
         if not isinstance(data, Mapping):
             raise SubmissionInvalid([FieldError("", "The request body must be a JSON object.")])
+        from kbgen.web.bodies import input_problems
+
+        unsafe = input_problems(dict(data))  # NUL, lone surrogates, huge numbers: no database holds them
+        if unsafe:
+            raise SubmissionInvalid([FieldError(where, message) for where, message in unsafe])
         errors: list[FieldError] = []
         product, rtype_slug = data.get("product"), data.get("request_type")
         form = self.forms.get(product) if isinstance(product, str) else None
@@ -1010,7 +1015,9 @@ def _field_schema(f: Field) -> dict[str, Any]:
     if f.help:
         schema["description"] = f.help
     if f.type == "consent":
-        schema["anyOf"] = [{"type": "boolean"}, {"enum": list(ACCEPTED + NOT_ACCEPTED)}]
+        # A required consent is accepted or the post is refused: false is not a valid answer to document.
+        schema["anyOf"] = ([{"const": True}, {"enum": list(ACCEPTED)}] if f.required
+                           else [{"type": "boolean"}, {"enum": list(ACCEPTED + NOT_ACCEPTED)}])
         if f.consent:
             schema["description"] = f"{f.consent.agreement} (version {f.consent.version})"
         return schema

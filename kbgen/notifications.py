@@ -16,6 +16,7 @@ is the requester's record of the key and the link.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from dataclasses import dataclass
 from email.utils import parseaddr
@@ -116,10 +117,22 @@ def status_meaning(status: str) -> str:
         return ""
 
 
+# C0 controls (CR, LF, NUL, ESC...), DEL, C1 controls and Unicode's line and paragraph separators.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
 def _one_line(text: object, limit: int = 160) -> str:
-    """Header-safe: customer text in a subject must not smuggle in new header lines."""
-    flat = " ".join(str(text or "").split())
+    """Header-safe: customer text in a header must not smuggle in new header lines (a summary ending in
+    CR LF "Bcc: ...") or control characters, which mail software reads each its own way."""
+    clean = _SURROGATES.sub("\ufffd", _CONTROLS.sub(" ", str(text or "")))
+    flat = " ".join(clean.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _address(text: object) -> str:
+    """An address for a header: an address holds no spaces or controls, so they are dropped, not replaced."""
+    return "".join(_one_line(text, 320).split())
 
 
 def _product_name(ticket: Any) -> str:
@@ -270,10 +283,11 @@ def notify(session: Session, settings: Settings, event: str, ticket: Any, actor:
     domain = mail_domain(settings)
     for audience, recipient in recipients(event, ticket, actor, settings, **details):
         email = compose(event, audience, ticket, actor, settings, recipient, **details)
-        rows.append(Outbox(event=event, ticket_key=str(ticket.key), to_email=email.to_email,
-                           to_name=_one_line(email.to_name, 200), reply_to=no_reply_address(settings),
+        # Every value that becomes a header (kbgen/mailer.py) is made one clean line here.
+        rows.append(Outbox(event=event, ticket_key=str(ticket.key), to_email=_address(email.to_email),
+                           to_name=_one_line(email.to_name, 200), reply_to=_address(no_reply_address(settings)),
                            subject=_one_line(email.subject, 300), body_text=email.text, body_html=email.html,
-                           thread_id=f"<ticket.{ticket.key}@{domain}>",
+                           thread_id=_address(f"<ticket.{ticket.key}@{domain}>"),
                            status=PENDING, attempts=0, next_attempt_at=utcnow()))
     if not rows:
         return rows
@@ -282,7 +296,7 @@ def notify(session: Session, settings: Settings, event: str, ticket: Any, actor:
     for row in rows:
         # The row id makes it unique here; the random part keeps it unique after a database is
         # recreated and ids start again (mail providers silently drop a Message-ID seen before).
-        row.message_id = f"<outbox.{row.id}.{secrets.token_hex(6)}@{domain}>"
+        row.message_id = _address(f"<outbox.{row.id}.{secrets.token_hex(6)}@{domain}>")
     session.flush()
     # Tells an OutboxSender listening on this session's commits to wake up now.
     session.info["kbgen_outbox_dirty"] = True

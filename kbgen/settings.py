@@ -24,6 +24,7 @@ class Settings:
     mail_from: str = "support-portal@localhost"
     support_team_email: str = "support@localhost"
     public_url: str = "http://127.0.0.1:8000"
+    public_url_configured: bool = False  # KBGEN_PUBLIC_URL was set: the only own origin; else Host (local development)
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
     allowed_origins: tuple[str, ...] = ()
     cookie_secure: bool = False
@@ -69,6 +70,7 @@ class Settings:
             mail_from=env.get("KBGEN_MAIL_FROM", cls.mail_from),
             support_team_email=env.get("KBGEN_SUPPORT_EMAIL", cls.support_team_email),
             public_url=env.get("KBGEN_PUBLIC_URL", cls.public_url).rstrip("/"),
+            public_url_configured=bool(env.get("KBGEN_PUBLIC_URL", "").strip()),
             secret_key=secret,
             allowed_origins=origins,
             cookie_secure=env.get("KBGEN_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),

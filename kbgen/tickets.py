@@ -544,17 +544,36 @@ class FilterInvalid(TicketError):
     status = 422
 
 
-def _user_ids(session: Session, values: Iterable[str]) -> list[int]:
+# Ids are INTEGER columns, 32 bits on PostgreSQL, which casts a compared value to INTEGER and fails
+# past this; a bigger number is nobody's id on either database.
+MAX_ID = 2 ** 31 - 1
+MAX_PAGE = 100_000
+_ID = re.compile(r"[0-9]{1,10}")  # ASCII only: str.isdigit() is also true for '²', which int() refuses
+
+
+def _user_ids(session: Session, values: Iterable[str], field: str = "requester") -> list[int]:
     ids, emails = [], []
     for value in values:
         value = str(value).strip()
-        if value.isdigit():
+        if _ID.fullmatch(value) and int(value) <= MAX_ID:
             ids.append(int(value))
-        elif value:
+        elif "@" in value:
             emails.append(value.lower())
+        elif value:
+            raise FilterInvalid(f"{field} {value[:40]!r} is neither a user id (digits 0-9, at most {MAX_ID}) "
+                                "nor an email; give one of them", field=field)
     if emails:
         ids += session.scalars(select(User.id).where(func.lower(User.email).in_(emails))).all()
     return ids or [-1]
+
+
+def _paging(value: Any, default: int, high: int, field: str) -> int:
+    """A page number or size from any caller (the API checks its own first): whole, clamped to 1..high."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and _ID.fullmatch(value))):
+        raise FilterInvalid(f"{field} must be a whole number from 1 to {high} (digits 0-9)", field=field)
+    return max(1, min(int(value), high))
 
 
 def list_tickets(session: Session, viewer: User | None, filters: TicketFilter | None = None) -> TicketPage:
@@ -590,7 +609,7 @@ def list_tickets(session: Session, viewer: User | None, filters: TicketFilter | 
         if f.assignee == "none":
             query = query.where(Ticket.assignee_id.is_(None))
         else:
-            query = query.where(Ticket.assignee_id.in_(_user_ids(session, [f.assignee])))
+            query = query.where(Ticket.assignee_id.in_(_user_ids(session, [f.assignee], "assignee")))
     text = (f.q or "").strip()[:200]
     if text:
         query = query.where(_text_match(session, text))
@@ -600,8 +619,8 @@ def list_tickets(session: Session, viewer: User | None, filters: TicketFilter | 
     if columns is None:
         raise FilterInvalid(f"unknown sort {sort!r}; use one of: " + ", ".join(SORTS)
                             + " (prefix '-' for descending)", field="sort")
-    per_page = max(1, min(int(f.per_page or 25), MAX_PER_PAGE))
-    page = max(1, int(f.page or 1))
+    per_page = _paging(f.per_page, 25, MAX_PER_PAGE, "per_page")
+    page = _paging(f.page, 1, MAX_PAGE, "page")
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     if total <= (page - 1) * per_page:  # nothing to show: spare the second scan (a search that found nothing)
         return TicketPage([], total, page, per_page)

@@ -11,7 +11,6 @@ endpoint answers a form post with a 303 redirect and a JSON request with JSON.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
@@ -25,6 +24,8 @@ from kbgen import accounts
 from kbgen.accounts import CSRF_COOKIE, DEVICE_COOKIE, SESSION_COOKIE, LoginSession, RateLimit, User
 from kbgen.csrf import origin_of
 from kbgen.settings import Settings
+from kbgen.web.bodies import read_form, read_json
+from kbgen.web.errors import ApiError
 
 SIGN_IN_REQUIRED = "Sign in to open or follow requests"
 AGENTS_ONLY = "Only the support team can do this"
@@ -210,15 +211,17 @@ async def _credentials(request: Request) -> tuple[bool, dict[str, str]]:
     """(is a form post, the string fields) of a JSON or form-encoded body."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
-        try:
-            body = json.loads(await request.body() or b"null")
-        except (ValueError, UnicodeDecodeError):
+        try:  # the shared reader refuses deep nesting, NUL and lone surrogates (422 naming the field)
+            body = await read_json(request, expected='Send JSON like {"email": "...", "password": "..."}')
+        except ApiError as exc:
+            if exc.status_code != 400:
+                raise
             raise HTTPException(400, 'Send JSON like {"email": "...", "password": "..."}') from None
         if not isinstance(body, dict):
             raise HTTPException(400, 'Send JSON like {"email": "...", "password": "..."}')
         return False, {k: v for k, v in body.items() if isinstance(v, str)}
     if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.form(max_files=0, max_fields=10)
+        form = await read_form(request, max_files=0, max_fields=10)
         return True, {k: v for k, v in form.items() if isinstance(v, str)}
     raise HTTPException(415, "Send the email and password as JSON or as a form post")
 

@@ -3,8 +3,10 @@
     GET /api/search?q=&product=&type=&limit=&page=[&partial=1]
     200 {"query", "total", "page", "limit", "results": [{url, title, section, snippet, product, type}],
          "suggestion", "facets": {"product": [{value, label, count}], "type": [...]}}
-    400 {"detail": "<which parameter is wrong and what to send>"}
+    400 {"detail": "<which parameter is wrong and what to send>", "errors": [{"field", "message"}]}
     503 {"detail": "..."} before the first `kbgen build`
+
+Errors have the shape of every other answer of the service (kbgen.web.errors).
 
 `partial=1` marks results-as-you-type: the last word may be unfinished, and a miss is
 not recorded (half-typed words are not what customers could not find).
@@ -14,11 +16,12 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from kbgen.search import missed
 from kbgen.search.live import INDEXES
 from kbgen.search.query import InvalidSearch, SearchRequest, search
+from kbgen.web.errors import ErrorOut, error_response
 
 router = APIRouter(tags=["search"])
 log = logging.getLogger("kbgen.search")
@@ -26,7 +29,9 @@ log = logging.getLogger("kbgen.search")
 
 # Parameters are declared as plain text for the API docs and checked by SearchRequest.parse,
 # so a bad value gets a 400 that says what to send (FastAPI's own check would answer 422).
-@router.get("/api/search", summary="Search the knowledge base, the wiki and the license pages")
+@router.get("/api/search", summary="Search the knowledge base, the wiki and the license pages",
+            responses={400: {"model": ErrorOut, "description": "A parameter is wrong; the message says which"},
+                       503: {"model": ErrorOut, "description": "The search index is not built yet"}})
 def api_search(
     request: Request,
     q: str | None = Query(None, description="the words to search for (at most 1,000 characters)"),
@@ -37,13 +42,19 @@ def api_search(
     page: str | None = Query(None, description="page of results, 1 to 100 (default 1)"),
     partial: str | None = Query(None, description="1 while the customer is typing: the last word may be unfinished"),
 ) -> Response:
+    # Junk in q is answered like any query (a miss is recorded without control characters: kbgen.search.missed).
+    for name, value in (("limit", limit), ("page", page)):
+        if value and not value.strip().isascii():  # int() takes '١٢' (Arabic-Indic digits); the documented form is 0-9
+            message = f"must be a whole number written with the digits 0-9, not {value[:20]!r}"
+            return error_response(400, f"{name} {message}", [(name, message)])
     try:
         wanted = SearchRequest.parse(q, product, type, limit, page, partial)
     except InvalidSearch as exc:
-        return JSONResponse({"detail": str(exc)}, status_code=400)
+        field = _parameter(str(exc))
+        return error_response(400, str(exc), [(field, str(exc))] if field else ())
     index = INDEXES.get(request.app.state.settings.index_dir)
     if index is None:
-        return JSONResponse({"detail": "The search index is not built yet: run 'kbgen build'."}, status_code=503)
+        return error_response(503, "The search index is not built yet: run 'kbgen build'.")
     found = search(index, wanted)
     if (found.total == 0 and found.terms and wanted.page == 1 and not wanted.partial
             and wanted.product is None and wanted.type is None):
@@ -54,3 +65,8 @@ def api_search(
             log.exception("could not record a missed search")
     return Response(found.to_json(), media_type="application/json",
                     headers={"Cache-Control": "public, max-age=60"})
+
+
+def _parameter(message: str) -> str | None:
+    """The parameter an InvalidSearch message is about ("limit must be...", "unknown product ..."), if it says."""
+    return next((w for w in message.split()[:2] if w in ("q", "product", "type", "limit", "page", "partial")), None)

@@ -13,32 +13,36 @@ A ticket of another organization is a 404 everywhere, exactly like a missing one
 """
 from __future__ import annotations
 
-import json
 import threading
 from html import escape
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 from sqlalchemy import select
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException
 
 from kbgen import csp, tickets, workflow
 from kbgen.accounts import User
 from kbgen.catalog import PRODUCTS, find_product
 from kbgen.settings import Settings
+from kbgen.web import bodies
 from kbgen.web.auth import SIGN_IN_REQUIRED, current_user, require_user
+from kbgen.web.errors import ApiError, ErrorOut, error_response
 
-router = APIRouter(tags=["tickets"])
+# Every path and query parameter is checked for what no database holds (NUL), before any route reads it.
+router = APIRouter(tags=["tickets"], dependencies=[Depends(bodies.check_url)])
 
 KEY_PATTERN = r"[A-Za-z]{1,10}-[0-9]{1,10}"
-MAX_JSON_BYTES = 1024 * 1024
+INTAKE_JSON = 'Send a JSON object: {"product", "request_type", "priority", "fields"}.'
+COMMENT_JSON = 'Send JSON like {"text": "...", "internal": false}.'
+TRANSITION_JSON = 'Send JSON like {"to": "Closed"}.'
+ASSIGNEE_JSON = 'Send JSON like {"assignee": "sam@vendor.example"}, or {"assignee": null} to unassign.'
 _forms_lock = threading.Lock()
 
 
@@ -181,20 +185,6 @@ class CreatedOut(BaseModel):
     url: str
 
 
-class ErrorOut(BaseModel):
-    detail: str
-
-
-class FieldErrorOut(BaseModel):
-    field: str
-    message: str
-
-
-class InvalidOut(BaseModel):
-    detail: str
-    errors: list[FieldErrorOut]
-
-
 class RefusedMoveOut(BaseModel):
     detail: str
     allowed: list[str]
@@ -207,11 +197,13 @@ class CommentIn(BaseModel):
 
 
 class TransitionIn(BaseModel):
-    to: str = Field(description="A status name or slug: " + ", ".join(s.name for s in workflow.STATUSES))
+    to: str = Field(max_length=100,
+                    description="A status name or slug: " + ", ".join(s.name for s in workflow.STATUSES))
 
 
 class AssigneeIn(BaseModel):
-    assignee: str | int | None = Field(description="An agent's email or id; null to unassign")
+    assignee: Annotated[StrictInt, Field(ge=1, le=tickets.MAX_ID)] | Annotated[str, Field(max_length=320)] | None \
+        = Field(description="An agent's email or id; null to unassign")
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -235,7 +227,9 @@ def forms_catalog(app: FastAPI):
 
 
 def _error(exc: tickets.TicketError) -> JSONResponse:
-    return JSONResponse({"detail": exc.message, **exc.extra}, status_code=exc.status)
+    extra = dict(exc.extra)
+    field = extra.pop("field", None)
+    return error_response(exc.status, exc.message, [(field, exc.message)] if field else (), **extra)
 
 
 def _wants_html(request: Request) -> bool:
@@ -375,7 +369,7 @@ _INTAKE_DOC = {
     responses={200: {"model": CreatedOut, "description": "Already created with this idempotency_key"},
                303: {"description": "Form post: the new ticket's page"},
                401: {"model": ErrorOut}, 413: {"model": ErrorOut}, 415: {"model": ErrorOut},
-               422: {"model": InvalidOut}},
+               422: {"model": ErrorOut}},
     openapi_extra=_INTAKE_DOC)
 async def create(request: Request) -> Response:
     settings = _settings(request)
@@ -393,6 +387,10 @@ async def create(request: Request) -> Response:
             tickets.check_upload_limits(settings, uploads)
         except tickets.AttachmentRejected as exc:
             return _html_errors(request, [("", exc.message)], 413) if html else _error(exc)
+        except ApiError as exc:
+            if html:
+                return _html_errors(request, exc.errors or [("", exc.detail)], exc.status_code)
+            raise
         related = data.pop("related_to", None)
         catalog = forms_catalog(request.app)
         from kbgen.forms import SubmissionInvalid
@@ -402,7 +400,7 @@ async def create(request: Request) -> Response:
         except SubmissionInvalid as exc:
             if html:
                 return _html_errors(request, [(_label(catalog, data, e.field), e.message) for e in exc.errors], 422)
-            return JSONResponse(exc.response_body(), status_code=422)
+            return error_response(422, exc.detail, [(e.field, e.message) for e in exc.errors])
         uploads = [u for u in uploads if u.field in submission.attachment_fields]
         try:
             key, url, created, ticket = await run_in_threadpool(
@@ -420,28 +418,18 @@ async def create(request: Request) -> Response:
 
 
 async def _read_intake(request: Request, settings: Settings) -> tuple[dict, list[tickets.Upload], Any]:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = bodies.media_type(request)
     if content_type == "application/json":
-        body = await request.body()
-        if len(body) > MAX_JSON_BYTES:
-            raise tickets.AttachmentRejected(f"The JSON body is larger than {MAX_JSON_BYTES // 1024} KB; "
-                                             "send files as multipart/form-data.")
-        try:
-            data = json.loads(body or b"null")
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise HTTPException(400, f"The body is not valid JSON ({exc}).") from None
+        data = await bodies.read_json(request, expected=INTAKE_JSON)
         if not isinstance(data, dict):
-            raise HTTPException(422, "Send a JSON object: {\"product\", \"request_type\", \"priority\", \"fields\"}.")
+            raise ApiError(422, INTAKE_JSON, [("body", "must be a JSON object")])
         return data, [], None
     if content_type not in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        raise HTTPException(415, "Send the request as JSON or as the form page's multipart form post.")
-    try:
-        form = await request.form(max_files=settings.max_attachments + 10, max_fields=500)
-    except MultiPartException as exc:
-        if "files" in str(exc).lower():
-            raise tickets.AttachmentRejected(
-                f"Too many files; at most {settings.max_attachments} are accepted per submission.") from None
-        raise HTTPException(400, f"The form post could not be read: {exc}") from None
+        raise ApiError(415, "Send the request as JSON or as the form page's multipart form post.",
+                       [("body", "must be application/json or multipart/form-data")])
+    # Unused file inputs send empty parts, hence the room above max_attachments; check_upload_limits counts files.
+    form = await bodies.read_form(request, max_files=settings.max_attachments + 10, max_fields=500,
+                                  files_allowed=settings.max_attachments)
     from kbgen.forms import body_from_form
 
     uploads: list[tickets.Upload] = []
@@ -516,10 +504,10 @@ def list_requests(
     requester: list[str] = Query([], description="Requester user ids or emails"),
     mine: bool = Query(False, description="Only the requests the signed-in user created"),
     assignee: str | None = Query(None, description="Agents: an agent's id or email, or 'none'"),
-    organization: int | None = Query(None, description="Agents: one organization's id"),
+    organization: int | None = Query(None, ge=1, le=tickets.MAX_ID, description="Agents: one organization's id"),
     q: str = Query("", max_length=200, description="Text in the key or the summary"),
     sort: str = Query("-created", description="created, updated, key, status, priority, summary; '-' descending"),
-    page: int = Query(1, ge=1, le=100000),
+    page: int = Query(1, ge=1, le=tickets.MAX_PAGE),
     per_page: int = Query(25, ge=1, le=tickets.MAX_PER_PAGE),
 ) -> Response:
     filters = tickets.TicketFilter(status=[s for s in status if s], product=[p for p in product if p],
@@ -545,7 +533,7 @@ def list_requests(
 
 
 @router.get("/api/tickets/{key}", response_model=TicketOut, summary="One request, with its timeline",
-            responses={401: {"model": ErrorOut}, 404: {"model": ErrorOut}})
+            responses={401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}})
 def show(key: str, request: Request, user: User = Depends(require_user)) -> Response:
     catalog = forms_catalog(request.app)
     with _Db(request, user) as (session, viewer):
@@ -558,8 +546,10 @@ def show(key: str, request: Request, user: User = Depends(require_user)) -> Resp
 
 
 @router.get("/api/tickets/{key}/attachments/{attachment_id}", summary="Download an attachment",
-            response_class=FileResponse, responses={401: {"model": ErrorOut}, 404: {"model": ErrorOut}})
-def download(key: str, attachment_id: int, request: Request, user: User = Depends(require_user)) -> Response:
+            response_class=FileResponse, responses={401: {"model": ErrorOut}, 404: {"model": ErrorOut},
+                                                    422: {"model": ErrorOut}})
+def download(key: str, request: Request, attachment_id: int = Path(ge=1, le=tickets.MAX_ID),
+             user: User = Depends(require_user)) -> Response:
     settings = _settings(request)
     with _Db(request, user) as (session, viewer):
         try:
@@ -568,8 +558,8 @@ def download(key: str, attachment_id: int, request: Request, user: User = Depend
             return _error(exc)
     path = tickets.attachment_path(settings, attachment)
     if not path.is_file():
-        return JSONResponse({"detail": f"The file of attachment {attachment_id} is missing from the server's "
-                                       "storage; ask the support team to restore it from backup."}, 404)
+        return error_response(404, f"The file of attachment {attachment_id} is missing from the server's "
+                                   "storage; ask the support team to restore it from backup.")
     # A download, never a page of ours: an uploaded HTML or SVG file must not run in the portal's origin.
     return FileResponse(path, media_type="application/octet-stream", filename=attachment.filename,
                         content_disposition_type="attachment",
@@ -585,7 +575,7 @@ def download(key: str, attachment_id: int, request: Request, user: User = Depend
              description="JSON {text, internal}, or multipart with `text`, `internal` and `files` (repeated).",
              responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut},
                         409: {"model": ClosedOut, "description": "The request is closed"},
-                        413: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+                        413: {"model": ErrorOut}, 415: {"model": ErrorOut}, 422: {"model": ErrorOut}},
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": CommentIn.model_json_schema()},
                  "multipart/form-data": {"schema": {"type": "object", "properties": {
@@ -594,31 +584,30 @@ def download(key: str, attachment_id: int, request: Request, user: User = Depend
 async def comment(key: str, request: Request) -> Response:
     settings = _settings(request)
     user = await run_in_threadpool(require_user, request)
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = bodies.media_type(request)
     form = None
     try:
         if content_type == "application/json":
-            try:
-                body = json.loads(await request.body() or b"null")
-            except (ValueError, UnicodeDecodeError):
-                body = None
-            if not isinstance(body, dict) or not isinstance(body.get("text", ""), str) \
-                    or not isinstance(body.get("internal", False), bool):
-                return JSONResponse({"detail": 'Send JSON like {"text": "...", "internal": false}.'}, 422)
+            body = await bodies.read_json(request, expected=COMMENT_JSON)
+            wrong = [(name, message) for name, message, ok in (
+                ("body", "must be a JSON object", isinstance(body, dict)),
+                ("text", "must be text", not isinstance(body, dict) or isinstance(body.get("text", ""), str)),
+                ("internal", "must be true or false",
+                 not isinstance(body, dict) or isinstance(body.get("internal", False), bool))) if not ok]
+            if wrong:
+                return error_response(422, COMMENT_JSON, wrong)
             text, internal, uploads = body.get("text", ""), body.get("internal", False), []
         elif content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
-            try:
-                form = await request.form(max_files=settings.max_attachments + 10, max_fields=20,
-                                          max_part_size=tickets.MAX_COMMENT_CHARS * 4)
-            except MultiPartException as exc:
-                return JSONResponse({"detail": f"The form post could not be read: {exc}"}, status_code=413
-                                    if "files" in str(exc).lower() else 400)
+            form = await bodies.read_form(request, max_files=settings.max_attachments + 10, max_fields=20,
+                                          max_part_size=tickets.MAX_COMMENT_CHARS * 4,
+                                          files_allowed=settings.max_attachments)
             text = str(form.get("text") or "")
             internal = str(form.get("internal") or "").lower() in ("1", "true", "on", "yes")
             uploads = [tickets.Upload(f.filename, f.file, f.content_type or "application/octet-stream", None, f.size)
                        for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
         else:
-            return JSONResponse({"detail": "Send the comment as JSON or as a multipart form post."}, 415)
+            return error_response(415, "Send the comment as JSON or as a multipart form post.",
+                                  [("body", "must be application/json or multipart/form-data")])
         return await run_in_threadpool(_comment, request, user, key, text, internal, uploads)
     finally:
         if form is not None:
@@ -644,8 +633,10 @@ def _comment(request: Request, user: User, key: str, text: str, internal: bool, 
              description="Refused with 409 (naming the allowed statuses) when the signed-in user may not make "
                          "this move from the current status.",
              responses={401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 409: {"model": RefusedMoveOut},
-                        422: {"model": ErrorOut}})
-def move(key: str, body: TransitionIn, request: Request, user: User = Depends(require_user)) -> Response:
+                        415: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+             openapi_extra=bodies.request_body(TransitionIn))
+def move(key: str, request: Request, user: User = Depends(require_user),
+         body: TransitionIn = Depends(bodies.json_body(TransitionIn, expected=TRANSITION_JSON))) -> Response:
     settings = _settings(request)
     catalog = forms_catalog(request.app)
     with _Db(request, user) as (session, viewer):
@@ -655,16 +646,18 @@ def move(key: str, body: TransitionIn, request: Request, user: User = Depends(re
         except tickets.TicketError as exc:
             return _error(exc)
         except workflow.UnknownStatus as exc:
-            return JSONResponse({"detail": str(exc)}, status_code=422)
+            return error_response(422, str(exc), [("to", str(exc))])
         except workflow.TransitionRefused as exc:
-            return JSONResponse({"detail": exc.message, "allowed": [s.name for s in exc.allowed]}, status_code=409)
+            return error_response(409, exc.message, allowed=[s.name for s in exc.allowed])
         return JSONResponse(_detail_json(session, settings, ticket, viewer, catalog))
 
 
 @router.put("/api/tickets/{key}/assignee", response_model=TicketOut, summary="Assign a request to an agent",
             responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut},
-                       422: {"model": ErrorOut}})
-def assign(key: str, body: AssigneeIn, request: Request, user: User = Depends(require_user)) -> Response:
+                       415: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+            openapi_extra=bodies.request_body(AssigneeIn))
+def assign(key: str, request: Request, user: User = Depends(require_user),
+           body: AssigneeIn = Depends(bodies.json_body(AssigneeIn, expected=ASSIGNEE_JSON))) -> Response:
     settings = _settings(request)
     catalog = forms_catalog(request.app)
     with _Db(request, user) as (session, viewer):
@@ -675,8 +668,7 @@ def assign(key: str, body: AssigneeIn, request: Request, user: User = Depends(re
             assignee = None
             if body.assignee not in (None, ""):
                 wanted = str(body.assignee).strip()
-                assignee = session.scalars(select(User).where(
-                    User.id == int(wanted) if wanted.isdigit() else User.email == wanted.lower())).first()
+                assignee = session.scalars(select(User).where(_user_is(wanted))).first()
                 if assignee is None:
                     raise tickets.CommentRejected(f"No user {wanted!r}; give an agent's email or id.",
                                                   field="assignee")
@@ -684,6 +676,16 @@ def assign(key: str, body: AssigneeIn, request: Request, user: User = Depends(re
         except tickets.TicketError as exc:
             return _error(exc)
         return JSONResponse(_detail_json(session, settings, ticket, viewer, catalog))
+
+
+def _user_is(wanted: str):
+    """The condition matching `wanted`, an id (ASCII digits, in range) or else an email."""
+    if wanted.isascii() and wanted.isdigit():
+        if len(wanted) > 10 or int(wanted) > tickets.MAX_ID:
+            raise ApiError.on_field(422, "assignee", f"{wanted[:40]} is not an id (ids go up to {tickets.MAX_ID}); "
+                                                     "give an agent's email or id.")
+        return User.id == int(wanted)
+    return User.email == wanted.lower()
 
 
 # -- the ticket page -----------------------------------------------------------------------------
