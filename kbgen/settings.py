@@ -35,7 +35,9 @@ class Settings:
     login_attempts_per_window: int = 5
     login_window_seconds: int = 300
     login_attempts_per_address: int = 50  # failed sign-ins per client address: one office shares an address
-    password_hash_concurrency: int = 2  # argon2 checks at once per process, 64 MiB each
+    # argon2 checks at once per process: 64 MiB each, and each already runs 4 threads, so 1 keeps 2 cores
+    # busy (measured: 2.4 checks/s with 1 or 2 at once); raise it on machines with more cores.
+    password_hash_concurrency: int = 1
     password_hash_wait_seconds: float = 2.0  # how long a sign-in waits for a free check, then 503
     sqlite_synchronous: str = "full"  # "normal": faster commits that a power loss can undo (kbgen/db.py)
 

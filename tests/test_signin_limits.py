@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections import Counter
 from contextlib import contextmanager
 
@@ -225,6 +226,33 @@ def test_busy_password_checks_get_a_quick_503_with_retry_after_and_are_not_count
                 assert answer.json()["detail"].startswith("Too many sign-ins are being checked at once. Try again in")
         # Only the attempts whose password was checked count as failures.
         assert sum(stored_failures(server, email) for email in emails) == statuses[401]
+
+
+def test_an_owners_browser_is_checked_before_strangers_queued_ahead_of_it(tmp_path, database_url, password_hash):
+    settings = settings_for(tmp_path, database_url, password_hash_concurrency=1, password_hash_wait_seconds=60)
+    strangers = 10
+    with serve(settings, password_hash) as server:
+        cookies = {DEVICE_COOKIE: device_cookie(server)}
+        clients = [browser(server, address=f"198.51.100.{i + 1}") for i in range(strangers)]
+        owners = browser(server, cookies=cookies)
+        finished: list[float] = [0.0] * (strangers + 1)
+
+        def attempt(i: int) -> httpx.Response:
+            if i < strangers:
+                answer = sign_in(clients[i], f"visitor{i}@acme.example", "not the password")
+            else:
+                threading.Event().wait(0.3)  # the strangers' attempts are waiting for the one check slot
+                answer = sign_in(owners)
+            finished[i] = time.monotonic()
+            return answer
+
+        answers = burst(server, strangers + 1, attempt)
+        for client in (*clients, owners):
+            client.close()
+        assert Counter(a.status_code for a in answers) == {401: strangers, 200: 1}
+        assert answers[-1].json()["user"]["email"] == ANN
+        # Strangers who were waiting when she arrived are checked after her, not before.
+        assert sum(done > finished[-1] for done in finished[:strangers]) >= strangers // 2
 
 
 def test_the_limits_are_read_from_the_environment(tmp_path):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
@@ -24,7 +25,7 @@ from kbgen import accounts
 from kbgen.accounts import CSRF_COOKIE, DEVICE_COOKIE, SESSION_COOKIE, LoginSession, RateLimit, User
 from kbgen.csrf import origin_of
 from kbgen.settings import Settings
-from kbgen.web.bodies import read_form, read_json
+from kbgen.web.bodies import SMALL_JSON_BYTES, read_form, read_json
 from kbgen.web.errors import ApiError
 
 SIGN_IN_REQUIRED = "Sign in to open or follow requests"
@@ -156,7 +157,39 @@ class _Throttled:
     trusted: bool = False  # held by this browser's own failures (its device cookie is valid)
 
 
-def _sign_in(make_db: sessionmaker, settings: Settings, slots: threading.Semaphore, email: str, password: str,
+class _HashSlots:
+    """At most `size` password checks at once in this process (argon2 takes 64 MiB each). Browsers with a
+    valid device cookie take the next free slot before any other waiter, so strangers keeping every slot
+    busy delay an owner by one check, not by their whole queue."""
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._trusted_waiting = 0
+        self._changed = threading.Condition()
+
+    def acquire(self, timeout: float, trusted: bool) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            self._trusted_waiting += trusted
+            try:
+                while self._free == 0 or (not trusted and self._trusted_waiting):
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return False
+                    self._changed.wait(left)
+                self._free -= 1
+                return True
+            finally:
+                self._trusted_waiting -= trusted
+                self._changed.notify_all()  # a trusted waiter leaving may let the others through
+
+    def release(self) -> None:
+        with self._changed:
+            self._free += 1
+            self._changed.notify_all()
+
+
+def _sign_in(make_db: sessionmaker, settings: Settings, slots: _HashSlots, email: str, password: str,
              client: str | None, old_token: str | None,
              device_cookie: str | None) -> tuple[User, str, str, str] | _Throttled | None:
     limit = RateLimit(settings.login_attempts_per_window, dt.timedelta(seconds=settings.login_window_seconds),
@@ -172,7 +205,7 @@ def _sign_in(make_db: sessionmaker, settings: Settings, slots: threading.Semapho
         accounts.purge(db, limit)
 
     # Outside any transaction: argon2 takes 64 MiB and a fifth of a second, so only a few run at once.
-    if not slots.acquire(timeout=max(0.0, settings.password_hash_wait_seconds)):
+    if not slots.acquire(max(0.0, settings.password_hash_wait_seconds), trusted=device is not None):
         with make_db.begin() as db:
             accounts.cancel_attempt(db, attempt)
         return _Throttled(BUSY_RETRY_SECONDS, busy=True)
@@ -198,12 +231,12 @@ def _sign_in(make_db: sessionmaker, settings: Settings, slots: threading.Semapho
 _slots_lock = threading.Lock()
 
 
-def _hash_slots(request: Request) -> threading.Semaphore:
+def _hash_slots(request: Request) -> _HashSlots:
     """This process's password check slots (settings.password_hash_concurrency), made on first use."""
     state = request.app.state
     with _slots_lock:
         if getattr(state, "kbgen_hash_slots", None) is None:
-            state.kbgen_hash_slots = threading.BoundedSemaphore(max(1, _settings(request).password_hash_concurrency))
+            state.kbgen_hash_slots = _HashSlots(max(1, _settings(request).password_hash_concurrency))
         return state.kbgen_hash_slots
 
 
@@ -212,7 +245,8 @@ async def _credentials(request: Request) -> tuple[bool, dict[str, str]]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
         try:  # the shared reader refuses deep nesting, NUL and lone surrogates (422 naming the field)
-            body = await read_json(request, expected='Send JSON like {"email": "...", "password": "..."}')
+            body = await read_json(request, expected='Send JSON like {"email": "...", "password": "..."}',
+                                   max_bytes=SMALL_JSON_BYTES)
         except ApiError as exc:
             if exc.status_code != 400:
                 raise

@@ -588,7 +588,7 @@ async def comment(key: str, request: Request) -> Response:
     form = None
     try:
         if content_type == "application/json":
-            body = await bodies.read_json(request, expected=COMMENT_JSON)
+            body = await bodies.read_json(request, expected=COMMENT_JSON, max_bytes=256 * 1024)  # 20,000 characters
             wrong = [(name, message) for name, message, ok in (
                 ("body", "must be a JSON object", isinstance(body, dict)),
                 ("text", "must be text", not isinstance(body, dict) or isinstance(body.get("text", ""), str)),
