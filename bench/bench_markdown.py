@@ -202,7 +202,7 @@ def _cell(value: float | str) -> str:
 
 
 def run(ctx) -> str:
-    from kbgen.markup import WORK_BUDGET, plain_text_html, render_markdown
+    from kbgen.tickets.markup import WORK_BUDGET, plain_text_html, render_markdown
     from kbgen.tickets import MAX_COMMENT_CHARS
 
     load_before = os.getloadavg()[0]

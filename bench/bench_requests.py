@@ -41,9 +41,11 @@ class Context:
 def prepare(project: Path) -> dict[str, str]:
     from sqlalchemy import insert
 
-    from kbgen import accounts, migrations, workflow
+    from kbgen import accounts, migrations
+
+    from kbgen.tickets import workflow
     from kbgen.accounts import Organization, User
-    from kbgen.catalog import PRODUCTS
+    from kbgen.site.catalog import PRODUCTS
     from kbgen.db import make_engine, make_sessionmaker
     from kbgen.forms import PRIORITIES
     from kbgen.tickets import KeyCounter, Ticket

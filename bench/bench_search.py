@@ -224,8 +224,8 @@ def bench_http(ctx, workdir: Path) -> tuple[str, dict]:
 def bench_bytes(ctx, answer: bytes, served_gzip: bool) -> tuple[str, dict]:
     material = (Path(ctx.plain_site) / "search" / "search_index.json").read_bytes()
     material_gz = len(gzip.compress(material, GZIP_LEVEL))
-    js = (REPO / "theme" / "assets" / "kbgen-search.js").read_bytes()
-    css = (REPO / "theme" / "assets" / "kbgen-search.css").read_bytes()
+    js = (REPO / "kbgen" / "theme" / "assets" / "kbgen-search.js").read_bytes()
+    css = (REPO / "kbgen" / "theme" / "assets" / "kbgen-search.css").read_bytes()
     js_gz, css_gz, answer_gz = (len(gzip.compress(b, GZIP_LEVEL)) for b in (js, css, answer))
     ours = js_gz + answer_gz
     text = [

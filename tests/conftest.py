@@ -177,9 +177,9 @@ def smtp_server():
 
 
 def copy_project(dest: Path) -> Path:
-    """A private copy of the repository's portal project (content, forms, theme, mkdocs.yml)."""
+    """A private copy of the repository's portal project (content, forms, mkdocs.yml)."""
     dest.mkdir(parents=True, exist_ok=True)
-    for name in ("content", "forms", "theme"):
+    for name in ("content", "forms"):
         if (REPO / name).is_dir():
             shutil.copytree(REPO / name, dest / name)
     shutil.copy(REPO / "mkdocs.yml", dest / "mkdocs.yml")

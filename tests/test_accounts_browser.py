@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, serve_with_customer
-from kbgen.accountpages import account_pages
-from kbgen.app import create_app
+from kbgen.site.pages.account import account_pages
+from kbgen.web.app import create_app
 from kbgen.settings import Settings
 
 pytestmark = pytest.mark.browser
@@ -41,7 +41,7 @@ def write_site(site: Path) -> None:
         (site / path).write_text(SHELL.format(title=title, root=root, body=body))
     (site / "assets").mkdir()
     for name in ("kbgen-account.js", "kbgen-account.css"):
-        shutil.copy(REPO / "theme" / "assets" / name, site / "assets" / name)
+        shutil.copy(REPO / "kbgen" / "theme" / "assets" / name, site / "assets" / name)
 
 
 @pytest.fixture(scope="module")

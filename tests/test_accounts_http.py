@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from kbgen import accounts
 from kbgen.accounts import LoginSession, Organization, User
-from kbgen.app import create_app
+from kbgen.web.app import create_app
 from kbgen.settings import Settings
 from kbgen.web.auth import require_agent, require_user, safe_next
 

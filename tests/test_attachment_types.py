@@ -13,7 +13,7 @@ import zlib
 
 import pytest
 
-from kbgen import filetypes
+from kbgen.tickets import filetypes
 from test_tickets_support import ANN, REPO, SAM, SITE, Attachment, Portal, TicketEvent, xcally, xplany
 
 HTML = {"Accept": "text/html,application/xhtml+xml", "Referer": f"{SITE}/support/xcally/"}

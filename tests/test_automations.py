@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import text
 
 from kbgen import migrations
-from kbgen.automations import AutomationOutcome, registered, run_new_ticket, server_info
+from kbgen.tickets.automations import AutomationOutcome, registered, run_new_ticket, server_info
 from kbgen.db import make_engine, make_sessionmaker
-from kbgen.servers import Server, find_server, import_inventory
+from kbgen.tickets.servers import Server, find_server, import_inventory
 from kbgen.settings import Settings
 
 DEMO = Path(__file__).resolve().parent.parent / "demo" / "servers.yml"
@@ -147,7 +147,7 @@ def test_automations_come_from_installed_entry_points(session, settings, tmp_pat
         missing = kbgen_test_plugin_absent:run
         """))
     (plugins / "kbgen_test_plugin.py").write_text(dedent("""
-        from kbgen.automations import AutomationOutcome
+        from kbgen.tickets.automations import AutomationOutcome
 
         def greet(context):
             return AutomationOutcome("any", "Organization", "Ticket from " + context.organization)

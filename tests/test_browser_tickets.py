@@ -11,7 +11,7 @@ import re
 import pytest
 
 from conftest import LiveServer, SmtpSink, project_settings
-from kbgen.app import create_app
+from kbgen.web.app import create_app
 from test_tickets_support import ANN, GINA, PASSWORD, PEOPLE, SAM, password_hash
 
 pytestmark = pytest.mark.browser

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from conftest import REPO, run_kbgen
 from kbgen.cli import cli
-from kbgen.content import load_articles
+from kbgen.site.content import load_articles
 
 
 def html(project: Path, url: str) -> str:

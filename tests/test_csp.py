@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 
 from conftest import copy_project, project_settings, run_kbgen
 from kbgen import accounts
-from kbgen.app import create_app
+from kbgen.web.app import create_app
 
 SITE = "http://portal.test"
 PASSWORD = "correct horse battery"

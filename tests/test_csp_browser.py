@@ -14,7 +14,7 @@ import pytest
 
 from conftest import project_settings, serve_with_customer
 from kbgen import accounts
-from kbgen.app import create_app
+from kbgen.web.app import create_app
 
 pytestmark = pytest.mark.browser
 

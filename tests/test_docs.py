@@ -5,7 +5,7 @@ import re
 import shutil
 
 from conftest import REPO
-from kbgen.content import parse_article
+from kbgen.site.content import parse_article
 from kbgen.forms import check_forms
 
 README = (REPO / "README.md").read_text()

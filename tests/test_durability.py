@@ -11,7 +11,7 @@ import os
 import pytest
 from sqlalchemy import event
 
-from kbgen.app import create_app
+from kbgen.web.app import create_app
 from kbgen.settings import Settings
 from test_tickets_support import ANN, Portal, xcally
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kbgen.catalog import PRODUCTS
-from kbgen.formpages import SUGGESTIONS_TITLE, support_pages
+from kbgen.site.catalog import PRODUCTS
+from kbgen.site.pages.support import SUGGESTIONS_TITLE, support_pages
 from kbgen.forms import PRIORITIES, PRIORITY_RULE, load_catalog
 
 REPO = Path(__file__).resolve().parent.parent

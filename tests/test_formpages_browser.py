@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from kbgen.formpages import support_pages
+from kbgen.site.pages.support import support_pages
 from kbgen.forms import load_catalog
 
 from conftest import free_port
@@ -43,7 +43,7 @@ class QuietHandler(SimpleHTTPRequestHandler):
 def site(tmp_path_factory):
     """A static site folder served on a loopback port; tests add pages to it."""
     root = tmp_path_factory.mktemp("site")
-    shutil.copytree(REPO / "theme" / "assets", root / "assets")
+    shutil.copytree(REPO / "kbgen" / "theme" / "assets", root / "assets")
     pages = {p.src_uri: p for p in support_pages(load_catalog(REPO / "forms"))}
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)

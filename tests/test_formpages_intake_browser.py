@@ -10,8 +10,8 @@ import shutil
 import pytest
 
 from conftest import REPO, serve_with_customer
-from kbgen.app import create_app
-from kbgen.formpages import support_pages
+from kbgen.web.app import create_app
+from kbgen.site.pages.support import support_pages
 from kbgen.forms import load_catalog
 from kbgen.settings import Settings
 
@@ -37,7 +37,7 @@ def portal(tmp_path_factory):
     [page] = [p for p in support_pages(load_catalog(settings.forms_dir)) if p.src_uri == FORM + "index.md"]
     (settings.site_dir / FORM).mkdir(parents=True)
     (settings.site_dir / FORM / "index.html").write_text(SHELL.format(body=page.render("../../../")))
-    shutil.copytree(REPO / "theme" / "assets", settings.site_dir / "assets")
+    shutil.copytree(REPO / "kbgen" / "theme" / "assets", settings.site_dir / "assets")
     with serve_with_customer(create_app(settings), "Acme Telecom", "ann@acme.example", PASSWORD, "Ann Example") as server:
         yield server
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kbgen.catalog import PRODUCTS, SOFTWARE
+from kbgen.site.catalog import PRODUCTS, SOFTWARE
 from kbgen.forms import (PRIORITIES, PRIORITY_RULE, FormDefinitionError, SubmissionInvalid, body_from_form,
                          check_forms, load_catalog)
 

@@ -23,7 +23,7 @@ from conftest import LiveServer
 from kbgen import accounts
 from kbgen.accounts import User
 from kbgen.forms import SubmissionInvalid, load_catalog
-from kbgen.mailer import OutboxSender
+from kbgen.mail.sender import OutboxSender
 from kbgen.search.indexer import IndexBuilder, PageRecord
 from kbgen.search.missed import MissedSearch
 from test_tickets_support import ANN, PASSWORD, REPO, SAM, SITE, Portal, xcally

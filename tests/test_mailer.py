@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 from conftest import SmtpSink
 from kbgen import migrations
 from kbgen.db import make_engine, make_sessionmaker
-from kbgen.mailer import OutboxSender, SmtpTransport
-from kbgen.notifications import FAILED, PENDING, SENDING, SENT, Outbox, notify, utcnow
+from kbgen.mail.sender import OutboxSender, SmtpTransport
+from kbgen.mail.notifications import FAILED, PENDING, SENDING, SENT, Outbox, notify, utcnow
 from kbgen.settings import Settings
 
 

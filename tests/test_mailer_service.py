@@ -7,8 +7,8 @@ from email import policy
 from types import SimpleNamespace
 
 from conftest import LiveServer
-from kbgen.app import create_app
-from kbgen.notifications import notify
+from kbgen.web.app import create_app
+from kbgen.mail.notifications import notify
 from kbgen.settings import Settings
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kbgen.markup import plain_text_html, render_markdown
+from kbgen.tickets.markup import plain_text_html, render_markdown
 from kbgen.tickets import MAX_COMMENT_CHARS
 from test_tickets_support import ANN, SAM, Portal
 

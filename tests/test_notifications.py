@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from kbgen import migrations
 from kbgen.db import make_engine, make_sessionmaker
-from kbgen.mailer import OutboxSender
-from kbgen.notifications import Outbox, notify
+from kbgen.mail.sender import OutboxSender
+from kbgen.mail.notifications import Outbox, notify
 from kbgen.settings import Settings
 
 

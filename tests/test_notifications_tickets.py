@@ -9,8 +9,8 @@ import pytest
 from kbgen import migrations, tickets
 from kbgen.accounts import add_organization, add_user
 from kbgen.db import make_engine, make_sessionmaker
-from kbgen.mailer import OutboxSender
-from kbgen.servers import import_inventory
+from kbgen.mail.sender import OutboxSender
+from kbgen.tickets.servers import import_inventory
 from kbgen.settings import Settings
 
 DEMO = Path(__file__).resolve().parent.parent / "demo" / "servers.yml"

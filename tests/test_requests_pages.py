@@ -8,11 +8,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import project_settings
-from kbgen import workflow
-from kbgen.app import create_app
-from kbgen.catalog import PRODUCTS
+from kbgen.tickets import workflow
+from kbgen.web.app import create_app
+from kbgen.site.catalog import PRODUCTS
 from kbgen.forms import PRIORITIES
-from kbgen.requestpages import request_pages
+from kbgen.site.pages.requests import request_pages
 
 
 def test_the_list_page_offers_every_status_product_and_priority_as_a_filter():

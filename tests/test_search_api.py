@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from conftest import LiveServer, project_settings
-from kbgen.app import create_app
+from kbgen.web.app import create_app
 from kbgen.cli import cli
 from kbgen.search.indexer import IndexBuilder, PageRecord
 from kbgen.search.missed import MissedSearch

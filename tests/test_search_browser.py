@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from conftest import LiveServer, free_port, project_settings
-from kbgen.app import create_app
+from kbgen.web.app import create_app
 
 pytestmark = pytest.mark.browser
 

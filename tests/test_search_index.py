@@ -7,7 +7,7 @@ from pathlib import Path
 import markdown
 import pytest
 
-from kbgen.content import parse_article
+from kbgen.site.content import parse_article
 from kbgen.search import store
 from kbgen.search.indexer import IndexBuilder, PageRecord, update_pages
 from kbgen.search.live import Indexes

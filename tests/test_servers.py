@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from kbgen import migrations
 from kbgen.cli import cli
 from kbgen.db import make_engine, make_sessionmaker
-from kbgen.servers import InventoryError, find_server, find_server_by_host, import_inventory, list_servers
+from kbgen.tickets.servers import InventoryError, find_server, find_server_by_host, import_inventory, list_servers
 
 DEMO = Path(__file__).resolve().parent.parent / "demo" / "servers.yml"
 

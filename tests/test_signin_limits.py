@@ -16,7 +16,7 @@ import pytest
 
 from kbgen import accounts
 from kbgen.accounts import DEVICE_COOKIE, Organization, RateLimit, User
-from kbgen.app import create_app
+from kbgen.web.app import create_app
 from kbgen.settings import Settings
 
 from conftest import LiveServer

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from kbgen import accounts
 from kbgen.accounts import Organization, User
-from kbgen.app import create_app
+from kbgen.web.app import create_app
 from kbgen.settings import Settings
 from kbgen.tickets import Attachment, Ticket, TicketEvent
 
@@ -112,7 +112,7 @@ class Portal:
             db.execute(update(Ticket).where(Ticket.key == key).values(status=status, **values))
 
     def outbox(self) -> list:
-        from kbgen.notifications import Outbox
+        from kbgen.mail.notifications import Outbox
 
         with self.Session() as db:
             return list(db.scalars(select(Outbox).order_by(Outbox.id)))

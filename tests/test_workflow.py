@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from kbgen import workflow
+from kbgen.tickets import workflow
 
 NAMES = ["Waiting for Support", "In progress", "Waiting for customer", "Escalated", "Under Investigation",
          "Under Development", "Resolved", "Closed"]

@@ -178,7 +178,7 @@ def test_names_from_the_nav_configuration_are_text_too(tmp_path):
 def test_search_results_show_the_title_as_text(site, page):
     from playwright.sync_api import expect
 
-    from kbgen.app import create_app
+    from kbgen.web.app import create_app
 
     project = site.parent
     settings = project_settings(project, f"sqlite:///{project / 'search.db'}")

@@ -22,7 +22,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.fields import ID, KEYWORD, STORED, Schema
 
-from kbgen.catalog import find_product, find_type
+from kbgen.site.catalog import find_product, find_type
 from kbgen.search import store
 from kbgen.search import synonyms as synonyms_file_format
 from kbgen.search.analysis import text_field

@@ -14,7 +14,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from kbgen.catalog import ARTICLE_TYPES, PRODUCTS, find_product, find_type
+from kbgen.site.catalog import ARTICLE_TYPES, PRODUCTS, find_product, find_type
 from kbgen.search.analysis import is_stop, stem_word, terms, words
 from kbgen.search.live import SearchIndex
 from kbgen.search.ranking import Concept

@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kbgen import accounts
 from kbgen.accounts import CSRF_COOKIE, DEVICE_COOKIE, SESSION_COOKIE, LoginSession, RateLimit, User
-from kbgen.csrf import origin_of
+from kbgen.web.csrf import origin_of
 from kbgen.settings import Settings
 from kbgen.web.bodies import SMALL_JSON_BYTES, read_form, read_json
 from kbgen.web.errors import ApiError

@@ -21,10 +21,10 @@ from typing import Any, Callable, Iterable, Union
 
 from sqlalchemy.orm import Session
 
-from kbgen.catalog import find_product
+from kbgen.site.catalog import find_product
 from kbgen.settings import Settings
 
-log = logging.getLogger("kbgen.automations")
+log = logging.getLogger("kbgen.tickets.automations")
 
 ENTRY_POINT_GROUP = "kbgen.automations"
 
@@ -98,7 +98,7 @@ def _is_about_xcally(context: AutomationContext) -> bool:
 
 def _find(context: AutomationContext):
     """The server the ticket is about: by ID fields, then host fields, then any other one-word value."""
-    from kbgen.servers import find_server_by_host, find_servers
+    from kbgen.tickets.servers import find_server_by_host, find_servers
 
     values = context.values
     named = [str(values[name]).strip() for name in ID_FIELDS if values.get(name)]

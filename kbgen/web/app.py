@@ -10,13 +10,15 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from kbgen import __version__, mailer, migrations
-from kbgen import csrf as csrf_protection
-from kbgen.csp import SitePolicy
+from kbgen import __version__, migrations
+
+from kbgen.mail import sender as mailer
+from kbgen.web import csrf as csrf_protection
+from kbgen.site.csp import SitePolicy
 from kbgen.web import auth as auth_web
 from kbgen.web import errors as api_errors
-from kbgen.web import tickets as tickets_web
-from kbgen.web import search as search_web
+from kbgen.web.routes import tickets as tickets_web
+from kbgen.web.routes import search as search_web
 from kbgen.db import make_engine, make_sessionmaker
 from kbgen.settings import Settings
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from kbgen.csrf import origin_of
+from kbgen.web.csrf import origin_of
 
-log = logging.getLogger("kbgen.csp")
+log = logging.getLogger("kbgen.site.csp")
 
 POLICY_DIR = ".kbgen"  # inside the built site
 POLICY_FILE = f"{POLICY_DIR}/csp.json"

@@ -18,8 +18,8 @@ import yaml
 from sqlalchemy import JSON, Date, DateTime, Integer, String, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from kbgen.catalog import PRODUCTS, find_product
-from kbgen.content import Problem
+from kbgen.site.catalog import PRODUCTS, find_product
+from kbgen.site.content import Problem
 from kbgen.db import Base
 
 # Column -> what it holds, for error hints and the CLI's help.

@@ -27,9 +27,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import UploadFile
 
-from kbgen import csp, tickets, workflow
+from kbgen.site import csp
+
+from kbgen import tickets
+
+from kbgen.tickets import workflow
 from kbgen.accounts import User
-from kbgen.catalog import PRODUCTS, find_product
+from kbgen.site.catalog import PRODUCTS, find_product
 from kbgen.settings import Settings
 from kbgen.web import bodies
 from kbgen.web.auth import SIGN_IN_REQUIRED, current_user, require_user

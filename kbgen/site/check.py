@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from kbgen.content import Article, Problem, iter_markdown, parse_article
+from kbgen.site.content import Article, Problem, iter_markdown, parse_article
 from kbgen.forms import check_forms
-from kbgen.links import check_links, code_free_lines, links_of
+from kbgen.site.links import check_links, code_free_lines, links_of
 
 
 @dataclass

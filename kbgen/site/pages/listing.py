@@ -9,8 +9,8 @@ import datetime as dt
 from dataclasses import dataclass
 from html import escape
 
-from kbgen.catalog import ARTICLE_TYPES, PRODUCTS, SOFTWARE, Product
-from kbgen.generated import GeneratedPage
+from kbgen.site.catalog import ARTICLE_TYPES, PRODUCTS, SOFTWARE, Product
+from kbgen.site.generated import GeneratedPage
 
 
 @dataclass(frozen=True)

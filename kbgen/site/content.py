@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from kbgen.catalog import ARTICLE_TYPES, PRODUCTS, find_product, find_type
+from kbgen.site.catalog import ARTICLE_TYPES, PRODUCTS, find_product, find_type
 
 # Field name -> one-line description used in error hints and `kbgen new`.
 FIELDS: dict[str, str] = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from html import escape
 
-from kbgen.generated import GeneratedPage
+from kbgen.site.generated import GeneratedPage
 
 # Ids the service's redirects point at (…/login/?error=1#kbgen-login-failed): the CSS shows the
 # message that is the URL's :target, so a browser without JavaScript shows the right one.

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from html import escape
 
-from kbgen.generated import GeneratedPage
+from kbgen.site.generated import GeneratedPage
 
 SRC_URI = "search/index.md"
 

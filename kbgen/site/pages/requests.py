@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from html import escape
 
-from kbgen import workflow
-from kbgen.catalog import PRODUCTS
-from kbgen.generated import GeneratedPage
+from kbgen.tickets import workflow
+from kbgen.site.catalog import PRODUCTS
+from kbgen.site.generated import GeneratedPage
 
 LIST_PAGE = "requests/index.md"
 TICKET_PAGE = "requests/ticket/index.md"

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from kbgen.catalog import find_product
+from kbgen.site.catalog import find_product
 from kbgen.db import Base
 from kbgen.settings import Settings
 
@@ -111,7 +111,7 @@ def ticket_link(settings: Settings, ticket: Any) -> str:
 def status_meaning(status: str) -> str:
     """What a status means to a customer, from kbgen.workflow; empty when it cannot say."""
     try:
-        from kbgen.workflow import find_status
+        from kbgen.tickets.workflow import find_status
         return find_status(status).meaning
     except (ImportError, ValueError, AttributeError):  # unknown status: the name alone still informs
         return ""

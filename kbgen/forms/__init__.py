@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from kbgen.catalog import PRODUCTS, SOFTWARE, Product
+from kbgen.site.catalog import PRODUCTS, SOFTWARE, Product
 from kbgen.settings import Settings
 
 # --------------------------------------------------------------------------- priorities

@@ -29,9 +29,9 @@ from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, Str
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from kbgen import filetypes, workflow
+from kbgen.tickets import filetypes, workflow
 from kbgen.accounts import Organization, User
-from kbgen.catalog import PRODUCTS, find_product, product_by_slug
+from kbgen.site.catalog import PRODUCTS, find_product, product_by_slug
 from kbgen.db import Base
 from kbgen.settings import Settings
 
@@ -226,7 +226,7 @@ class TicketClosed(TicketError):
 # -- safe Markdown ----------------------------------------------------------------------------
 
 # kbgen.markup is the one place user text becomes HTML; these names stay importable from here.
-from kbgen.markup import plain_text_html, render_markdown  # noqa: E402,F401
+from kbgen.tickets.markup import plain_text_html, render_markdown  # noqa: E402,F401
 
 _INVISIBLE = re.compile(r"[\x00-\x20\x7f-\x9f]+")  # control characters and spaces, for file names
 
@@ -682,7 +682,7 @@ def _writing(session: Session):
 
 
 def _notify(session: Session, settings: Settings, event: str, ticket: Ticket, actor: User | None, **details):
-    from kbgen.notifications import notify
+    from kbgen.mail.notifications import notify
 
     notify(session, settings, event, ticket, actor, **details)
 
@@ -753,7 +753,7 @@ def run_automations(session: Session, settings: Settings, ticket: Ticket) -> lis
     as plain text.  kbgen.automations turns every failure into an outcome, so a
     broken automation is recorded and never undoes or blocks the ticket.
     """
-    from kbgen.automations import run_new_ticket
+    from kbgen.tickets.automations import run_new_ticket
 
     events = [TicketEvent(ticket_id=ticket.id, kind=AUTOMATION_FAILED if outcome.failed else AUTOMATION,
                           internal=True, title=str(outcome.title)[:200], body=str(outcome.body),

@@ -5,8 +5,8 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from kbgen.catalog import find_product, find_type
-from kbgen.content import FIELDS
+from kbgen.site.catalog import find_product, find_type
+from kbgen.site.content import FIELDS
 
 
 class ScaffoldError(Exception):

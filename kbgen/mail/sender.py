@@ -41,10 +41,10 @@ from sqlalchemy import and_, event, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker as SessionMaker
 
-from kbgen.notifications import FAILED, PENDING, SENDING, SENT, Outbox, as_naive_utc, utcnow
+from kbgen.mail.notifications import FAILED, PENDING, SENDING, SENT, Outbox, as_naive_utc, utcnow
 from kbgen.settings import Settings
 
-log = logging.getLogger("kbgen.mailer")
+log = logging.getLogger("kbgen.mail.sender")
 
 
 class Transport(Protocol):

@@ -12,7 +12,7 @@ from html import escape
 
 from kbgen.forms import (PRIORITIES, PRIORITY_RULE, Field, FormCatalog, ProductForm, RequestType,
                          HOST_MESSAGE, HOST_PATTERN, URL_MESSAGE, URL_PATTERN, VERSION_MESSAGE, VERSION_PATTERN)
-from kbgen.generated import GeneratedPage
+from kbgen.site.generated import GeneratedPage
 from kbgen.settings import Settings
 
 SUGGESTIONS_TITLE = "These articles might help"

@@ -36,7 +36,7 @@ def import_command(file: Path, project_dir: Path) -> None:
     organization, hostname, product, product_version, license_expiry
     (YYYY-MM-DD), support_plan, last_contact, extra; other columns are kept in extra.
     """
-    from kbgen.servers import InventoryError, import_inventory
+    from kbgen.tickets.servers import InventoryError, import_inventory
 
     Session = _sessionmaker(Settings.from_env(project_dir))
     with Session() as session:
@@ -59,7 +59,7 @@ def import_command(file: Path, project_dir: Path) -> None:
 @_project
 def list_command(organization: str | None, project_dir: Path) -> None:
     """Show the inventory, one server a line."""
-    from kbgen.servers import list_servers
+    from kbgen.tickets.servers import list_servers
 
     Session = _sessionmaker(Settings.from_env(project_dir))
     with Session() as session:
@@ -94,7 +94,7 @@ def run_command(project_dir: Path, interval: float, stop_with_parent: bool) -> N
     import threading
     import time
 
-    from kbgen.mailer import OutboxSender
+    from kbgen.mail.sender import OutboxSender
 
     settings = Settings.from_env(project_dir)
     try:
@@ -125,7 +125,7 @@ def run_command(project_dir: Path, interval: float, stop_with_parent: bool) -> N
 @_project
 def send_pending(project_dir: Path) -> None:
     """Send every email that is due now, once, and report what is left."""
-    from kbgen.mailer import OutboxSender
+    from kbgen.mail.sender import OutboxSender
 
     settings = Settings.from_env(project_dir)
     try:

@@ -40,7 +40,7 @@ config_option = click.option("-f", "--config-file", type=click.Path(dir_okay=Fal
 @click.option("-v", "--verbose", is_flag=True)
 def build(config_file: Path | None, site_dir: Path | None, strict: bool, verbose: bool) -> None:
     """Build the static site, the ticket form pages and the search index."""
-    from kbgen.build import BuildFailed, build_site
+    from kbgen.site.build import BuildFailed, build_site
 
     _log_to_terminal(verbose)
     started = time.monotonic()
@@ -55,8 +55,8 @@ def build(config_file: Path | None, site_dir: Path | None, strict: bool, verbose
 @config_option
 def check(config_file: Path | None) -> None:
     """Validate front matter, links, anchors and forms without building (fast)."""
-    from kbgen.build import BuildFailed
-    from kbgen.build import check as run_check
+    from kbgen.site.build import BuildFailed
+    from kbgen.site.build import check as run_check
 
     try:
         problems, pages = run_check(config_file)
@@ -90,7 +90,7 @@ def preview(config_file: Path | None, dev_addr: str) -> None:
               show_default=True)
 def new(title: str, product: str, type_: str, summary: str, content_dir: Path) -> None:
     """Create an article with valid front matter in the right folder."""
-    from kbgen.scaffold import ScaffoldError, new_article
+    from kbgen.site.scaffold import ScaffoldError, new_article
 
     try:
         path = new_article(content_dir, title, product, type_, summary)
@@ -118,7 +118,7 @@ def serve(host: str, port: int, project_dir: Path, forwarded_allow_ips: str | No
 
     import uvicorn
 
-    from kbgen.app import create_app
+    from kbgen.web.app import create_app
     from kbgen.settings import Settings
 
     settings = Settings.from_env(project_dir)
@@ -129,7 +129,7 @@ def serve(host: str, port: int, project_dir: Path, forwarded_allow_ips: str | No
                                "--project", str(settings.project_dir)]) if mailer else None
     if workers > 1:  # uvicorn starts the processes from an import path; they find the project by env
         os.environ["KBGEN_PROJECT_DIR"] = str(settings.project_dir)
-        app = "kbgen.app:app_from_env"
+        app = "kbgen.web.app:app_from_env"
     try:
         uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True,
                     forwarded_allow_ips=forwarded_allow_ips, workers=workers, factory=workers > 1)
@@ -140,19 +140,19 @@ def serve(host: str, port: int, project_dir: Path, forwarded_allow_ips: str | No
 
 
 # -- command groups -- (each concept registers its commands below)
-from kbgen.accounts_cli import db as _db, orgs as _orgs, users as _users  # noqa: E402
+from kbgen.cli.accounts import db as _db, orgs as _orgs, users as _users  # noqa: E402
 
 cli.add_command(_orgs)  # kbgen orgs add|list
 cli.add_command(_users)  # kbgen users add|list
 cli.add_command(_db)  # kbgen db upgrade
-from kbgen.servers_cli import mail as _mail, servers as _servers  # noqa: E402
+from kbgen.cli.servers import mail as _mail, servers as _servers  # noqa: E402
 
 cli.add_command(_servers)  # kbgen servers import|list
 cli.add_command(_mail)  # kbgen mail send-pending
-from kbgen.tickets_cli import tickets_group as _tickets  # noqa: E402
+from kbgen.cli.tickets import tickets_group as _tickets  # noqa: E402
 
 cli.add_command(_tickets)  # kbgen tickets list|show|move|comment|statuses
-from kbgen.search.cli import report as _report  # noqa: E402
+from kbgen.cli.search import report as _report  # noqa: E402
 
 cli.add_command(_report)  # kbgen report searches
 
@@ -164,7 +164,7 @@ def demo(inventory: Path) -> None:
     """Create the demo organizations and logins (idempotent) and print them."""
     from kbgen import migrations
     from kbgen.db import make_engine, make_sessionmaker
-    from kbgen.demo import ensure_demo
+    from kbgen.cli.demo import ensure_demo
     from kbgen.settings import Settings
 
     settings = Settings.from_env(".")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import click
 
-from kbgen import workflow
+from kbgen.tickets import workflow
 from kbgen.settings import Settings
 
 if TYPE_CHECKING:

@@ -18,19 +18,20 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 
-from kbgen.catalog import ARTICLE_TYPES, PRODUCTS
-from kbgen.csp import POLICY_FILE, BuiltPolicy, api_origin_of, inline_scripts, source_hash
-from kbgen.accountpages import account_pages
-from kbgen.check import ContentRules, check_articles, located
-from kbgen.content import Article, parse_article
-from kbgen.formpages import support_pages
+from kbgen.site.catalog import ARTICLE_TYPES, PRODUCTS
+from kbgen.site.csp import POLICY_FILE, BuiltPolicy, api_origin_of, inline_scripts, source_hash
+from kbgen.site.pages.account import account_pages
+from kbgen.site.check import ContentRules, check_articles, located
+from kbgen.site.content import Article, parse_article
+from kbgen.site.pages.support import support_pages
 from kbgen.forms import FormDefinitionError, load_catalog
-from kbgen.generated import GeneratedPage
-from kbgen.portal import Entry, contact_footer, portal_pages
-from kbgen.requestpages import request_pages
+from kbgen.site.generated import GeneratedPage
+from kbgen.site.pages.listing import Entry, contact_footer, portal_pages
+from kbgen.site.pages.requests import request_pages
 from kbgen.search.indexer import IndexBuilder, PageRecord, update_pages
-from kbgen.search.pages import search_page
+from kbgen.site.pages.search import search_page
 from kbgen.settings import default_index_dir
+from kbgen.templates import THEME_DIR
 
 log = logging.getLogger("mkdocs.plugins.kbgen")
 
@@ -66,6 +67,10 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
         self.dirty = dirty
 
     def on_config(self, config):
+        # kbgen's templates and assets (kbgen/theme/) come after a site's own custom_dir, before Material's.
+        dirs = config.theme.dirs
+        if str(THEME_DIR) not in dirs:
+            dirs.insert(1 if config.theme.custom_dir else 0, str(THEME_DIR))
         project = Path(config.config_file_path or ".").resolve().parent
         self.project_dir = project
         self.index_dir = (project / self.config.index_dir) if self.config.index_dir else default_index_dir(project)

@@ -15,7 +15,7 @@ from mkdocs.commands.build import build as mkdocs_build
 from mkdocs.config import load_config
 from mkdocs.exceptions import Abort, ConfigurationError, PluginError
 
-from kbgen.check import ContentRules, check_project
+from kbgen.site.check import ContentRules, check_project
 
 
 class BuildFailed(Exception):

@@ -39,7 +39,7 @@ def ensure_demo(db: Session, inventory: Path | None = None) -> list[DemoLogin]:
             add_user(db, organization=login.organization, email=login.email, role=login.role,
                      password=login.password, name=login.name)
     if inventory is not None and inventory.exists():
-        from kbgen.servers import import_inventory
+        from kbgen.tickets.servers import import_inventory
 
         import_inventory(db, inventory)
     return list(DEMO_LOGINS)

@@ -1,0 +1,1 @@
+"""Pages the build adds to the site that no writer keeps by hand: listings, support forms, requests, sign-in, search."""

@@ -1,0 +1,1 @@
+"""HTTP routes, one module per resource; each handler is a thin adapter over a plain function."""
