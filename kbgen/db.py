@@ -1,7 +1,9 @@
 """Database access: one SQLAlchemy engine per service, SQLite by default, PostgreSQL by URL.
 
-Models live with their concept (accounts.py, tickets.py, ...) and all derive from
-`Base`, so `Base.metadata` is the whole schema.
+Models live with their concept (accounts, tickets, ...) and all derive from `Base`, so
+`Base.metadata` is the whole schema. `open_database(settings)` is how the service, the CLI
+and the mail sender start: the engine as configured, the schema upgraded (kbgen.migrations),
+a sessionmaker. Timestamps are stored as naive UTC (`utcnow`): SQLite keeps no time zones.
 
 A commit is durable when it returns: an acknowledged ticket or comment survives a power
 loss, not only a killed process.  SQLite runs with synchronous=FULL (in WAL mode, the log
@@ -12,16 +14,27 @@ back on for its own connections if the server, the database or the role turned i
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 
+from kbgen.settings import SQLITE_SYNCHRONOUS, sqlite_synchronous_mode
+
+if TYPE_CHECKING:
+    from kbgen.settings import Settings
+
 log = logging.getLogger(__name__)
 
-SQLITE_SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL"}  # KBGEN_SQLITE_SYNCHRONOUS values
+
+def utcnow() -> dt.datetime:
+    """Naive UTC: SQLite keeps no time zones, so every stored timestamp is UTC without one."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):
@@ -30,11 +43,7 @@ class Base(DeclarativeBase):
 
 def make_engine(url: str, *, sqlite_synchronous: str = "full") -> Engine:
     if url.startswith("sqlite"):
-        mode = str(sqlite_synchronous).strip().lower()
-        if mode not in SQLITE_SYNCHRONOUS:
-            raise ValueError(f"KBGEN_SQLITE_SYNCHRONOUS is {sqlite_synchronous!r}; set it to full (the default: "
-                             "every acknowledged commit survives a power loss) or normal (faster; a power loss "
-                             "can lose the last commits)")
+        mode = sqlite_synchronous_mode(sqlite_synchronous)
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -76,3 +85,34 @@ def make_engine(url: str, *, sqlite_synchronous: str = "full") -> Engine:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@dataclass
+class Database:
+    """One configured database: its engine and the sessionmaker over it."""
+
+    engine: Engine
+    sessionmaker: sessionmaker
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Database":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.dispose()
+
+
+def open_database(settings: "Settings", *, upgrade: bool = True) -> Database:
+    """The database of these settings, its schema brought to the newest revision first unless upgrade=False."""
+    from kbgen import migrations
+
+    engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    if upgrade:
+        try:
+            migrations.upgrade(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+    return Database(engine, make_sessionmaker(engine))

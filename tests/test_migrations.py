@@ -1,17 +1,36 @@
-"""Schema upgrades keep data, run once when replicas start together, and refuse a newer schema."""
+"""Schema upgrades keep data, run once when replicas start together, and refuse a newer schema.
+
+A database made by kbgen 0.1 (tests/fixtures/schema-0.1.*.sql, dumped by 0.1 itself) upgrades
+in place with its rows; a fresh database from the migrations equals the models, so a model
+change without a migration fails here.
+"""
 from __future__ import annotations
 
 import sys
 import threading
+from pathlib import Path
 
 import pytest
-from sqlalchemy import (Column, DateTime, ForeignKey, Integer, MetaData, String, Table, inspect, insert, select,
-                        text)
+from sqlalchemy import (Column, DateTime, ForeignKey, Integer, MetaData, String, Table, func, inspect, insert,
+                        select, text)
+from starlette.testclient import TestClient
 
 from kbgen import accounts, migrations
-from kbgen.db import make_engine, make_sessionmaker
+from kbgen.db import make_engine, make_sessionmaker, utcnow
+from kbgen.mail.notifications import Outbox
+from kbgen.tickets import Ticket, TicketEvent
+from kbgen.web.app import create_app
+from test_tickets_support import SITE, settings_for, xcally
 
 PASSWORD = "correct horse battery"
+FIXTURES = Path(__file__).parent / "fixtures"
+HEAD = migrations.head()
+
+# kbgen 0.1's own version table, as 0.1 defined it.
+legacy_versions = Table("schema_version", MetaData(),
+                        Column("version", Integer, primary_key=True, autoincrement=False),
+                        Column("description", String(200), nullable=False),
+                        Column("applied_at", DateTime(), nullable=False))
 
 
 def release_one(engine, password_hash: str, session_token: str) -> None:
@@ -35,18 +54,32 @@ def release_one(engine, password_hash: str, session_token: str) -> None:
                      Column("last_seen_at", DateTime(), nullable=False, index=True))
     Table("login_failures", old, Column("id", Integer, primary_key=True),
           Column("key_hash", String(64), nullable=False), Column("failed_at", DateTime(), nullable=False))
-    now = accounts.utcnow()
+    now = utcnow()
     with engine.begin() as conn:
         old.create_all(conn)
-        migrations.schema_version.create(conn)
-        conn.execute(insert(migrations.schema_version).values(version=1, description="create all tables",
-                                                              applied_at=now))
+        legacy_versions.create(conn)
+        conn.execute(insert(legacy_versions).values(version=1, description="create all tables", applied_at=now))
         org_id = conn.execute(insert(organizations).values(name="Acme Telecom", created_at=now)).inserted_primary_key[0]
         user_id = conn.execute(insert(users).values(
             organization_id=org_id, email="ann@acme.example", name="Ann Example", role="customer",
             password_hash=password_hash, created_at=now)).inserted_primary_key[0]
         conn.execute(insert(sessions).values(token_hash=accounts._digest(session_token), user_id=user_id,
                                              csrf_token="csrf", created_at=now, last_seen_at=now))
+
+
+def load_release_0_1(engine) -> None:
+    """The fixture database of kbgen 0.1, loaded as its dump says (for PostgreSQL: into the test's schema)."""
+    kind = "sqlite" if engine.dialect.name == "sqlite" else "postgresql"
+    script = (FIXTURES / f"schema-0.1.{kind}.sql").read_text()
+    raw = engine.raw_connection()
+    try:
+        if kind == "sqlite":
+            raw.driver_connection.executescript(script)
+        else:
+            raw.cursor().execute(script)
+            raw.commit()
+    finally:
+        raw.close()
 
 
 @pytest.fixture
@@ -56,21 +89,73 @@ def engine(database_url):
     engine.dispose()
 
 
-def test_a_fresh_database_gets_every_table_at_the_latest_version(engine):
-    assert migrations.current_version(engine) == 0
-    assert migrations.upgrade(engine) == (0, migrations.MIGRATIONS[-1].version)
-    tables = set(inspect(engine).get_table_names())
-    assert {"organizations", "users", "login_sessions", "login_failures", "schema_version"} <= tables
-    assert set(migrations.import_models()) >= {"kbgen.accounts"}
-    assert migrations.upgrade(engine) == (2, 2)  # nothing left to do
+def fence(engine) -> list[int]:
     with engine.connect() as conn:
-        assert conn.scalars(select(migrations.schema_version.c.version)).all() == [1, 2]
+        return conn.scalars(select(legacy_versions.c.version).order_by(legacy_versions.c.version)).all()
+
+
+def test_a_fresh_database_gets_every_table_at_the_latest_revision(engine):
+    assert migrations.current_revision(engine) is None
+    assert migrations.upgrade(engine) == (None, HEAD)
+    tables = set(inspect(engine).get_table_names())
+    assert {"organizations", "users", "login_sessions", "login_failures", "alembic_version"} <= tables
+    assert set(migrations.import_models()) >= {"kbgen.accounts"}
+    assert migrations.upgrade(engine) == (HEAD, HEAD)  # nothing left to do
+    assert migrations.current_revision(engine) == HEAD
+    # kbgen 0.1 reads its own table and finds a version newer than its 2: it refuses this database.
+    assert fence(engine) == [migrations.LEGACY_FENCE] and migrations.LEGACY_FENCE > migrations.LEGACY_LATEST
+
+
+def test_the_migrations_make_the_schema_the_models_describe(engine):
+    """A model changed without a revision fails here: write one with `kbgen db revision MESSAGE`."""
+    migrations.upgrade(engine)
+    assert migrations.differences(engine) == []
+    with engine.begin() as conn:  # and a difference is seen: a column no model has
+        conn.execute(text("ALTER TABLE users ADD COLUMN locale VARCHAR(10)"))
+    assert [diff[0] for diff in migrations.differences(engine)] == ["remove_column"]
+
+
+def test_a_database_of_kbgen_0_1_upgrades_in_place_keeping_its_rows(tmp_path, engine):
+    load_release_0_1(engine)
+    assert migrations.current_revision(engine) == "schema_version 2"
+
+    assert migrations.upgrade(engine) == ("schema_version 2", HEAD)
+
+    assert migrations.differences(engine) == []
+    assert fence(engine) == [1, 2, migrations.LEGACY_FENCE]
+    with make_sessionmaker(engine)() as db:
+        assert [(u.email, u.role, u.organization.name) for u in accounts.list_users(db)] == [
+            ("ann@acme.example", "customer", "Acme Telecom"), ("sam@vendor.example", "agent", "Vendor Support")]
+        ticket = db.scalars(select(Ticket).where(Ticket.key == "XC-1")).one()
+        assert ticket.summary == "Calls drop after 30 seconds" and ticket.requester.email == "ann@acme.example"
+        comments = db.scalars(select(TicketEvent).where(TicketEvent.kind == "comment")).all()
+        assert [c.body for c in comments] == ["Please send the **Asterisk** log."]
+        assert db.scalar(select(func.count()).select_from(Outbox)) == 3
+
+    # The service works on it: old passwords sign in, old tickets show, new rows get new ids and keys.
+    app = create_app(settings_for(tmp_path, engine.url.render_as_string(hide_password=False)), serve_site=False,
+                     send_mail=False)
+    try:
+        client = TestClient(app, base_url=SITE, headers={"Origin": SITE})
+        signed_in = client.post("/api/session", json={"email": "ann@acme.example", "password": PASSWORD})
+        assert signed_in.status_code == 200, signed_in.text
+        client.headers["X-CSRF-Token"] = client.cookies.get(accounts.CSRF_COOKIE)
+        shown = client.get("/api/tickets/XC-1")
+        assert shown.status_code == 200 and "Asterisk" in shown.text
+        assert client.post("/api/tickets/XC-1/comments", json={"text": "Attached."}).status_code == 201
+        opened = client.post("/api/tickets", json=xcally("Transfers fail"))
+        assert opened.status_code == 201, opened.text
+        assert opened.json()["key"] == "XC-2"
+    finally:
+        app.state.engine.dispose()
+    with make_sessionmaker(engine)() as db:
+        assert db.scalar(select(func.count()).select_from(Outbox)) > 3
 
 
 def test_an_upgrade_keeps_the_data_and_signed_in_sessions(engine):
     release_one(engine, accounts.hash_password(PASSWORD), session_token="still-signed-in")
 
-    assert migrations.upgrade(engine) == (1, 2)
+    assert migrations.upgrade(engine) == ("schema_version 1", HEAD)
 
     assert "last_login_at" in {c["name"] for c in inspect(engine).get_columns("users")}
     with make_sessionmaker(engine).begin() as db:
@@ -84,6 +169,7 @@ def test_an_upgrade_keeps_the_data_and_signed_in_sessions(engine):
     # Tables of model modules that arrived after release 1 are created too.
     for table in tables_outside_accounts():
         assert inspect(engine).has_table(table)
+    assert migrations.differences(engine) == []
 
 
 def tables_outside_accounts() -> list[str]:
@@ -114,19 +200,29 @@ def test_replicas_starting_together_upgrade_once(database_url):
     for thread in threads:
         thread.join(60)
     assert errors == []
-    assert sorted(results) == [(0, 2), (2, 2)]
+    assert sorted(results, key=str) == [(HEAD, HEAD), (None, HEAD)]
     engine = make_engine(database_url)
     with engine.connect() as conn:
-        assert conn.scalars(select(migrations.schema_version.c.version)).all() == [1, 2]
+        assert conn.scalars(text("SELECT version_num FROM alembic_version")).all() == [HEAD]
+    assert fence(engine) == [migrations.LEGACY_FENCE]  # written once
     engine.dispose()
 
 
 def test_an_older_kbgen_refuses_a_database_a_newer_one_upgraded(engine):
     migrations.upgrade(engine)
     with engine.begin() as conn:
-        conn.execute(insert(migrations.schema_version).values(version=99, description="from the future",
-                                                              applied_at=accounts.utcnow()))
-    with pytest.raises(migrations.SchemaTooNew, match="schema version 99, newer than this kbgen knows .2.: upgrade"):
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    with pytest.raises(migrations.SchemaTooNew,
+                       match=f"schema revision '0099', newer than this kbgen knows .'{HEAD}'.: upgrade kbgen"):
+        migrations.upgrade(engine)
+
+
+def test_a_0_1_database_numbered_past_0_1_is_refused(engine):
+    with engine.begin() as conn:
+        legacy_versions.create(conn)
+        conn.execute(insert(legacy_versions).values(version=99, description="from the future", applied_at=utcnow()))
+    with pytest.raises(migrations.SchemaTooNew, match="'schema_version 99', newer than this kbgen knows "
+                                                      ".'schema_version 2'.: upgrade"):
         migrations.upgrade(engine)
 
 
@@ -134,7 +230,7 @@ def test_add_column_is_a_no_op_when_the_column_or_the_table_is_not_there_to_chan
     migrations.upgrade(engine)
     with engine.begin() as conn:
         migrations.add_column(conn, "users", Column("last_login_at", DateTime()))  # already there
-        migrations.add_column(conn, "not_created_yet", Column("x", Integer()))  # create_all adds it later
+        migrations.add_column(conn, "not_created_yet", Column("x", Integer()))  # a revision creates it later
         migrations.add_column(conn, "users", Column("locale", String(10)))
         conn.execute(text("UPDATE users SET locale = 'it'"))
     assert "locale" in {c["name"] for c in inspect(engine).get_columns("users")}
