@@ -62,17 +62,17 @@ def _body(client: int, n: int) -> dict:
 
 def prepare(project: Path) -> dict[str, str]:
     """A project with the repository's forms, an empty site and 16 customers; the serve environment."""
-    from kbgen import accounts, migrations
+    from kbgen import accounts
     from kbgen.accounts import Organization, User
-    from kbgen.db import make_engine, make_sessionmaker
+    from kbgen.db import make_sessionmaker, open_database
+    from kbgen.settings import Settings
 
     shutil.copytree(REPO / "forms", project / "forms")
     (project / "site").mkdir(parents=True)
     (project / "site" / "index.html").write_text("<!doctype html><title>bench</title>")
     env = {"KBGEN_DATA_DIR": str(project / "data"), "KBGEN_DATABASE_URL": f"sqlite:///{project / 'kbgen.db'}",
            "KBGEN_SMTP_URL": "", "KBGEN_SECRET_KEY": "bench"}
-    engine = make_engine(env["KBGEN_DATABASE_URL"])
-    migrations.upgrade(engine)
+    engine = open_database(Settings.from_env(project, env=env)).engine  # as `kbgen serve` will open it
     hashed = accounts.hash_password(PASSWORD)
     with make_sessionmaker(engine).begin() as db:
         org = Organization(name="Bench Telecom")

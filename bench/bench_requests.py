@@ -41,12 +41,13 @@ class Context:
 def prepare(project: Path) -> dict[str, str]:
     from sqlalchemy import insert
 
-    from kbgen import accounts, migrations
+    from kbgen import accounts
 
     from kbgen.tickets import workflow
     from kbgen.accounts import Organization, User
     from kbgen.site.catalog import PRODUCTS
-    from kbgen.db import make_engine, make_sessionmaker
+    from kbgen.db import make_sessionmaker, open_database
+    from kbgen.settings import Settings
     from kbgen.forms import PRIORITIES
     from kbgen.tickets import KeyCounter, Ticket
 
@@ -54,8 +55,7 @@ def prepare(project: Path) -> dict[str, str]:
     (project / "site").mkdir(parents=True)
     env = {"KBGEN_DATA_DIR": str(project / "data"), "KBGEN_DATABASE_URL": f"sqlite:///{project / 'kbgen.db'}",
            "KBGEN_SMTP_URL": "", "KBGEN_SECRET_KEY": "bench"}
-    engine = make_engine(env["KBGEN_DATABASE_URL"])
-    migrations.upgrade(engine)
+    engine = open_database(Settings.from_env(project, env=env)).engine  # as `kbgen serve` will open it
     hashed = accounts.hash_password(PASSWORD)
     rng = random.Random(42)
     words = ("calls drop queue agent trunk audio license report export login chat email whatsapp "

@@ -71,16 +71,16 @@ def _postgres_schema() -> tuple[str, object] | None:
 
 
 def prepare(project: Path, database_url: str) -> dict[str, str]:
-    from kbgen import accounts, migrations
+    from kbgen import accounts
     from kbgen.accounts import Organization, User
-    from kbgen.db import make_engine, make_sessionmaker
+    from kbgen.db import make_sessionmaker, open_database
+    from kbgen.settings import Settings
 
     (project / "site").mkdir(parents=True)
     (project / "site" / "index.html").write_text("<!doctype html><title>bench</title>")
     env = {"KBGEN_DATA_DIR": str(project / "data"), "KBGEN_DATABASE_URL": database_url,
            "KBGEN_SMTP_URL": "", "KBGEN_SECRET_KEY": "bench"}
-    engine = make_engine(database_url)
-    migrations.upgrade(engine)
+    engine = open_database(Settings.from_env(project, env=env)).engine  # as `kbgen serve` will open it
     with make_sessionmaker(engine).begin() as db:
         db.add(User(organization=Organization(name="Bench Telecom"), email=OWNER, name="Owner", role="customer",
                     password_hash=accounts.hash_password(PASSWORD)))

@@ -121,12 +121,24 @@ def test_users_set_password_replaces_the_password_and_signs_the_user_out(kbgen):
 
 
 def test_db_upgrade_creates_then_reports_up_to_date(kbgen):
+    head = migrations.head()
+    assert f"revision none (empty); newest {head} (run 'kbgen db upgrade')." in kbgen("db", "current").output
     first = kbgen("db", "upgrade")
-    assert first.exit_code == 0 and "from schema version 0 to 2." in first.output
-    assert "up to date (schema version 2)" in kbgen("db", "upgrade").output
+    assert first.exit_code == 0 and f"from an empty database to revision {head}." in first.output
+    assert f"up to date (revision {head})" in kbgen("db", "upgrade").output
     engine = make_engine(kbgen.database_url)
-    assert migrations.current_version(engine) == 2
+    assert migrations.current_revision(engine) == head
     engine.dispose()
+    assert f"revision {head}; newest {head} (up to date)." in kbgen("db", "current").output
+
+
+@pytest.mark.parametrize("name, value", [("KBGEN_LOGIN_ATTEMPTS", "abc"), ("KBGEN_SQLITE_SYNCHRONOUS", "off")])
+def test_a_setting_kbgen_cannot_use_is_one_error_line_naming_the_variable(kbgen, name, value):
+    # The accounts commands once opened the database without KBGEN_SQLITE_SYNCHRONOUS: now every command
+    # opens it as the service does, so a wrong value stops them too.
+    result = CliRunner().invoke(cli, ["orgs", "list"], env={"KBGEN_DATABASE_URL": kbgen.database_url, name: value})
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {name} is {value!r}: ")
 
 
 def test_the_installed_kbgen_command(tmp_path, database_url):

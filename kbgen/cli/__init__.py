@@ -118,10 +118,10 @@ def serve(host: str, port: int, project_dir: Path, forwarded_allow_ips: str | No
 
     import uvicorn
 
+    from kbgen.cli.database import settings as project_settings
     from kbgen.web.app import create_app
-    from kbgen.settings import Settings
 
-    settings = Settings.from_env(project_dir)
+    settings = project_settings(project_dir)
     if not settings.site_dir.is_dir():
         raise click.ClickException(f"{settings.site_dir} does not exist: run 'kbgen build' first")
     app = create_app(settings, send_mail=False)  # the schema is upgraded before the sender starts
@@ -144,7 +144,7 @@ from kbgen.cli.accounts import db as _db, orgs as _orgs, users as _users  # noqa
 
 cli.add_command(_orgs)  # kbgen orgs add|list
 cli.add_command(_users)  # kbgen users add|list
-cli.add_command(_db)  # kbgen db upgrade
+cli.add_command(_db)  # kbgen db upgrade|current
 from kbgen.cli.servers import mail as _mail, servers as _servers  # noqa: E402
 
 cli.add_command(_servers)  # kbgen servers import|list
@@ -162,17 +162,12 @@ cli.add_command(_report)  # kbgen report searches
               show_default=True, help="Demo server inventory to import when present.")
 def demo(inventory: Path) -> None:
     """Create the demo organizations and logins (idempotent) and print them."""
-    from kbgen import migrations
-    from kbgen.db import make_engine, make_sessionmaker
+    from kbgen.cli.database import opened, settings as project_settings
     from kbgen.cli.demo import ensure_demo
-    from kbgen.settings import Settings
 
-    settings = Settings.from_env(".")
-    engine = make_engine(settings.database_url)
-    migrations.upgrade(engine)
-    with make_sessionmaker(engine).begin() as db:
+    settings = project_settings()
+    with opened(settings) as database, database.sessionmaker.begin() as db:
         logins = ensure_demo(db, inventory)
-    engine.dispose()
     click.echo(f"Demo database: {settings.database_url}")
     click.echo("Demo logins (local demo only):")
     for login in logins:

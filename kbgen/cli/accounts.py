@@ -1,4 +1,4 @@
-"""`kbgen orgs ...`, `kbgen users ...` and `kbgen db upgrade`: thin Click wrappers over kbgen.accounts
+"""`kbgen orgs ...`, `kbgen users ...` and `kbgen db ...`: thin Click wrappers over kbgen.accounts
 and kbgen.migrations, on the database of Settings.from_env(".") (KBGEN_DATABASE_URL, KBGEN_DATA_DIR).
 
 SQLAlchemy is imported inside the commands: every `kbgen` command loads this module, and
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import click
 
-from kbgen.settings import Settings
+from kbgen.cli.database import opened
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -20,21 +20,14 @@ if TYPE_CHECKING:
 @contextmanager
 def _database() -> Iterator[Session]:
     """One transaction on the configured database, brought up to date first so a fresh install just works."""
-    from kbgen import accounts, migrations
-    from kbgen.db import make_engine, make_sessionmaker
+    from kbgen import accounts
 
-    settings = Settings.from_env(".")
-    engine = make_engine(settings.database_url)
-    try:
-        migrations.upgrade(engine)
-        with make_sessionmaker(engine).begin() as db:
-            yield db
-    except accounts.AccountError as exc:
-        raise click.ClickException(str(exc)) from None
-    except migrations.SchemaTooNew as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        engine.dispose()
+    with opened() as database:
+        try:
+            with database.sessionmaker.begin() as db:
+                yield db
+        except accounts.AccountError as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
@@ -143,18 +136,39 @@ def db() -> None:
 def db_upgrade() -> None:
     """Create or upgrade the database schema; keeps existing data. Safe to run while the service runs."""
     from kbgen import migrations
-    from kbgen.db import make_engine
 
-    settings = Settings.from_env(".")
-    engine = make_engine(settings.database_url)
-    try:
-        before, after = migrations.upgrade(engine)
-    except migrations.SchemaTooNew as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        engine.dispose()
-    where = engine.url.render_as_string(hide_password=True)
+    with opened(upgrade=False) as database:
+        try:
+            before, after = migrations.upgrade(database.engine)
+        except migrations.SchemaTooNew as exc:
+            raise click.ClickException(str(exc)) from None
+        where = _where(database)
     if before == after:
-        click.echo(f"{where} is up to date (schema version {after}).")
+        click.echo(f"{where} is up to date (revision {after}).")
     else:
-        click.echo(f"Upgraded {where} from schema version {before} to {after}.")
+        click.echo(f"Upgraded {where} from {before or 'an empty database'} to revision {after}.")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Show the database's schema revision and the newest this kbgen knows; changes nothing."""
+    from kbgen import migrations
+
+    with opened(upgrade=False) as database:
+        current, where = migrations.current_revision(database.engine), _where(database)
+    latest = migrations.head()
+    state = "up to date" if current == latest else "run 'kbgen db upgrade'"
+    click.echo(f"{where}: revision {current or 'none (empty)'}; newest {latest} ({state}).")
+
+
+@db.command("revision", hidden=True)
+@click.argument("message")
+def db_revision(message: str) -> None:
+    """For kbgen's developers: write the next migration from what the models changed."""
+    from kbgen import migrations
+
+    click.echo(f"Wrote {migrations.new_revision(message)}: read it, adjust it, and test it.")
+
+
+def _where(database) -> str:
+    return database.engine.url.render_as_string(hide_password=True)

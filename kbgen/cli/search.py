@@ -19,20 +19,13 @@ def report() -> None:
               help="Project folder (its .kbgen/ holds the database unless KBGEN_DATABASE_URL is set).")
 def searches(limit: int, days: int | None, project_dir: Path) -> None:
     """The searches that found nothing, most frequent first: articles worth writing."""
-    from kbgen import migrations
-    from kbgen.db import make_engine, make_sessionmaker
+    from kbgen.cli.database import opened, settings
+    from kbgen.db import utcnow
     from kbgen.search import missed
-    from kbgen.settings import Settings
 
-    settings = Settings.from_env(project_dir)
-    engine = make_engine(settings.database_url)
-    try:
-        migrations.upgrade(engine)
-        since = missed.utcnow() - dt.timedelta(days=days) if days else None
-        with make_sessionmaker(engine)() as session:
-            rows = missed.top(session, limit, since)
-    finally:
-        engine.dispose()
+    with opened(settings(project_dir)) as database, database.sessionmaker() as session:
+        since = utcnow() - dt.timedelta(days=days) if days else None
+        rows = missed.top(session, limit, since)
     period = f"last {days} day(s)" if days else "all time"
     if not rows:
         click.echo(f"No searches without results recorded ({period}).")

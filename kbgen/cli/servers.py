@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from kbgen.cli.database import open_database, settings as project_settings
 from kbgen.settings import Settings
 
 _project = click.option("--project", "project_dir", default=".", show_default=True,
@@ -13,12 +14,7 @@ _project = click.option("--project", "project_dir", default=".", show_default=Tr
 
 
 def _sessionmaker(settings: Settings):
-    from kbgen import migrations
-    from kbgen.db import make_engine, make_sessionmaker
-
-    engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    migrations.upgrade(engine)
-    return make_sessionmaker(engine)
+    return open_database(settings).sessionmaker
 
 
 @click.group("servers")
@@ -38,7 +34,7 @@ def import_command(file: Path, project_dir: Path) -> None:
     """
     from kbgen.tickets.servers import InventoryError, import_inventory
 
-    Session = _sessionmaker(Settings.from_env(project_dir))
+    Session = _sessionmaker(project_settings(project_dir))
     with Session() as session:
         try:
             result = import_inventory(session, file)
@@ -61,7 +57,7 @@ def list_command(organization: str | None, project_dir: Path) -> None:
     """Show the inventory, one server a line."""
     from kbgen.tickets.servers import list_servers
 
-    Session = _sessionmaker(Settings.from_env(project_dir))
+    Session = _sessionmaker(project_settings(project_dir))
     with Session() as session:
         rows = list_servers(session, organization)
     if not rows:
@@ -96,7 +92,7 @@ def run_command(project_dir: Path, interval: float, stop_with_parent: bool) -> N
 
     from kbgen.mail.sender import OutboxSender
 
-    settings = Settings.from_env(project_dir)
+    settings = project_settings(project_dir)
     try:
         sender = OutboxSender(_sessionmaker(settings), settings, interval=interval)
     except ValueError as exc:
@@ -127,7 +123,7 @@ def send_pending(project_dir: Path) -> None:
     """Send every email that is due now, once, and report what is left."""
     from kbgen.mail.sender import OutboxSender
 
-    settings = Settings.from_env(project_dir)
+    settings = project_settings(project_dir)
     try:
         sender = OutboxSender(_sessionmaker(settings), settings)
     except ValueError as exc:  # a KBGEN_SMTP_URL that cannot work; the message says how to fix it

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import click
 
+from kbgen.cli.database import opened, settings as project_settings
 from kbgen.tickets import workflow
 from kbgen.settings import Settings
 
@@ -25,19 +26,9 @@ AGENT_OPTION = click.option(
 
 @contextmanager
 def _database() -> Iterator[tuple["Session", Settings]]:
-    from kbgen import migrations
-    from kbgen.db import make_engine, make_sessionmaker
-
-    settings = Settings.from_env(".")
-    engine = make_engine(settings.database_url)
-    try:
-        migrations.upgrade(engine)
-        with make_sessionmaker(engine)() as session:
-            yield session, settings
-    except migrations.SchemaTooNew as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        engine.dispose()
+    settings = project_settings()
+    with opened(settings) as database, database.sessionmaker() as session:
+        yield session, settings
 
 
 def _ticket(session, key: str):
@@ -222,6 +213,6 @@ def comment_command(key: str, message: str | None, internal: bool, agent_email: 
 @tickets_group.command("statuses")
 def statuses_command() -> None:
     """The statuses, what each means and what can happen next."""
-    settings = Settings.from_env(".")
+    settings = project_settings()
     for name, meaning, nxt in workflow.help_rows(settings.reopen_days):
         click.echo(f"{name}\n  {meaning}\n  {nxt}")
