@@ -130,3 +130,23 @@ def test_failed_sign_ins_are_limited_per_key_within_the_window(make_db):
         assert accounts.retry_after(db, ann, limit, now + dt.timedelta(minutes=5, seconds=1)) is None
         accounts.purge(db, limit, now + dt.timedelta(minutes=10))
         assert db.scalar(select(accounts.LoginFailure)) is None
+
+
+def test_roles_are_defined_once_and_say_who_answers_tickets(make_db, ann):
+    assert accounts.ROLES == ("customer", "partner", "agent")  # stored as these slugs
+    assert [r.label for r in accounts.ROLES] == ["Customer", "Partner", "Agent"]
+    assert accounts.SUPPORT_ROLES == (accounts.Role.AGENT,) and accounts.Role.AGENT.can_answer_tickets
+    assert accounts.role_of("agent") is accounts.Role.AGENT and accounts.role_of("admin") is None
+    with make_db.begin() as db:
+        accounts.add_organization(db, "Vendor Support")
+        sam = accounts.add_user(db, organization="Vendor Support", email="sam@vendor.example", role="agent",
+                                password=PASSWORD)
+        pat = accounts.add_user(db, organization="Acme Telecom", email="pat@acme.example", role=accounts.Role.PARTNER,
+                                password=PASSWORD)
+    assert sam.is_agent and not ann.is_agent and not pat.is_agent
+    with make_db() as db:  # what was stored is the slug
+        assert db.scalar(select(accounts.User.role).where(accounts.User.email == "pat@acme.example")) == "partner"
+    with pytest.raises(AccountError, match="role: 'admin' is not one of customer, partner, agent"):
+        with make_db.begin() as db:
+            accounts.add_user(db, organization="Acme Telecom", email="eve@acme.example", role="admin",
+                              password=PASSWORD)

@@ -50,7 +50,7 @@ def _agent(session, email: str | None, required: bool):
             raise click.ClickException("say which agent writes: --as EMAIL (or set KBGEN_AGENT_EMAIL)")
         return None
     user = session.scalars(select(User).where(func.lower(User.email) == email.strip().lower())).first()
-    if user is None or user.role != workflow.AGENT:
+    if user is None or not user.is_agent:
         raise click.ClickException(f"{email} is not an agent; list agents with 'kbgen users list'")
     return user
 
