@@ -13,7 +13,8 @@ from kbgen import accounts
 from kbgen.accounts import LoginSession, Organization, User
 from kbgen.web.app import create_app
 from kbgen.settings import Settings
-from kbgen.web.auth import require_agent, require_user, safe_next
+from kbgen.web.deps import require_agent, require_user
+from kbgen.web.redirects import safe_next
 
 PASSWORD = "correct horse battery"
 SITE = "http://portal.test"  # where the browser thinks it is (the Host header)

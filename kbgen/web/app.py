@@ -7,19 +7,20 @@ the static files can live anywhere (README: Deploy).
 """
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from kbgen import __version__, migrations
+from kbgen import __version__
 
 from kbgen.mail import sender as mailer
-from kbgen.web import csrf as csrf_protection
 from kbgen.site.csp import SitePolicy
-from kbgen.web import auth as auth_web
+from kbgen.web import bodies
+from kbgen.web import csrf as csrf_protection
 from kbgen.web import errors as api_errors
-from kbgen.web.routes import tickets as tickets_web
-from kbgen.web.routes import search as search_web
-from kbgen.db import make_engine, make_sessionmaker
+from kbgen.web import openapi
+from kbgen.web.routes import assignment, attachments, comments, intake, search, session, ticket_page
+from kbgen.web.routes import tickets as tickets_routes
+from kbgen.db import open_database
 from kbgen.settings import Settings
 
 
@@ -29,15 +30,17 @@ def create_app(settings: Settings, *, serve_site: bool = True, send_mail: bool =
                   lifespan=mailer.lifespan)  # delivers the email outbox while the service runs
     app.state.settings = settings
     app.state.send_mail = send_mail  # False when a separate `kbgen mail run` process delivers the outbox
-    app.state.engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    migrations.upgrade(app.state.engine)
-    app.state.sessionmaker = make_sessionmaker(app.state.engine)
-    # Routers of each concept are registered here (one line each).
+    database = open_database(settings)  # the schema is upgraded first, under a lock (kbgen/migrations)
+    app.state.engine, app.state.sessionmaker = database.engine, database.sessionmaker
     api_errors.install(app)  # one error shape for every refusal, in the answers and in /openapi.json
-    # -- routers --
-    app.include_router(auth_web.router)  # /api/session, /api/me
-    tickets_web.install(app)  # /api/tickets..., /requests/{key}/
-    app.include_router(search_web.router)  # /api/search
+    # -- routers, one per resource --
+    app.include_router(session.router)  # /api/session, /api/me
+    # Every path and query parameter is checked for what no database holds (NUL), before any route reads it.
+    checked = [Depends(bodies.check_url)]
+    for resource in (intake, tickets_routes, comments, attachments, assignment, ticket_page):
+        app.include_router(resource.router, dependencies=checked)  # /api/tickets..., /requests/{key}/
+    app.include_router(search.router)  # /api/search
+    openapi.install(app)  # each product's ticket body (from forms/) in /openapi.json
     app.state.csp = SitePolicy(settings.site_dir, settings.allowed_origins)  # the built site's script hashes
     csrf_protection.install(app, settings)  # CSRF, body size limit, security headers: every route
     if serve_site and settings.site_dir.is_dir():

@@ -5,8 +5,8 @@
 `errors` is present when the refusal is about named fields (a query parameter, a JSON
 path such as `fields.summary`, a form field); a few answers add keys of their own
 beside these two (a closed request's `new_request_url`, a refused move's `allowed`).
-FastAPI's own validation errors, HTTPException, the middleware refusals (403, 413) and an
-unexpected failure (500) all answer in this shape, and /openapi.json documents it for
+FastAPI's own validation errors, HTTPException, a refusal of kbgen.tickets (TicketError), the
+middleware refusals (403, 413) and an unexpected failure (500) all answer in this shape, and /openapi.json documents it for
 every operation.
 """
 from __future__ import annotations
@@ -19,6 +19,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
+
+from kbgen.tickets.errors import TicketError
 
 log = logging.getLogger("kbgen.web")
 
@@ -130,6 +132,13 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
                           [(field, message) for _, field, message in problems])
 
 
+async def ticket_refused(request: Request, exc: TicketError) -> JSONResponse:
+    """A refusal of kbgen.tickets: its status, its message, and the field it names (then as errors)."""
+    extra = dict(exc.extra)
+    field = extra.pop("field", None)
+    return error_response(exc.status, exc.message, [(field, exc.message)] if field else (), **extra)
+
+
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # The last resort: the goal is that nothing reaches it, so it always leaves a traceback behind.
     log.error("unexpected %s answering %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc)
@@ -197,6 +206,7 @@ def install(app: FastAPI) -> None:
     """The handlers, and the shared error shape in /openapi.json."""
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(TicketError, ticket_refused)
     app.add_exception_handler(Exception, unexpected_error)
     previous = app.openapi
 

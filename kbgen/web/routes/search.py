@@ -21,6 +21,7 @@ from fastapi.responses import Response
 from kbgen.search import missed
 from kbgen.search.live import INDEXES
 from kbgen.search.query import InvalidSearch, SearchRequest, search
+from kbgen.site.catalog import ARTICLE_TYPES, PRODUCTS
 from kbgen.web.errors import ErrorOut, error_response
 
 router = APIRouter(tags=["search"])
@@ -35,9 +36,8 @@ log = logging.getLogger("kbgen.search")
 def api_search(
     request: Request,
     q: str | None = Query(None, description="the words to search for (at most 1,000 characters)"),
-    product: str | None = Query(None, description="only this product: xcally, xplany, witiop, vidaoo, license"),
-    type: str | None = Query(None, description="only this article type: how-to, troubleshooting, installation, "
-                                                "reference, license"),
+    product: str | None = Query(None, description="only this product: " + ", ".join(p.slug for p in PRODUCTS)),
+    type: str | None = Query(None, description="only this article type: " + ", ".join(t.slug for t in ARTICLE_TYPES)),
     limit: str | None = Query(None, description="results per page, 1 to 50 (default 10)"),
     page: str | None = Query(None, description="page of results, 1 to 100 (default 1)"),
     partial: str | None = Query(None, description="1 while the customer is typing: the last word may be unfinished"),

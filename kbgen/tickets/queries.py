@@ -1,0 +1,217 @@
+"""Reading tickets: who may see which, one ticket, the filtered and sorted requests list.
+
+Another organization's ticket is "not found", never "forbidden": nobody learns which keys exist.
+`viewer` None is the support team at the command line, trusted by having the database.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from kbgen.accounts import SUPPORT_ROLES, User
+from kbgen.site.catalog import PRODUCTS, find_product
+from kbgen.tickets import workflow
+from kbgen.tickets.errors import FilterInvalid, TicketNotFound
+from kbgen.tickets.models import Attachment, Ticket, TicketEvent
+
+MAX_PER_PAGE = 100
+
+
+def is_agent(user: User | None) -> bool:
+    return user is not None and user.is_agent
+
+
+def sees_everything(viewer: User | None) -> bool:
+    """Agents, and None: the support team at the command line, trusted by having the database."""
+    return viewer is None or is_agent(viewer)
+
+
+def get_ticket(session: Session, viewer: User | None, key: str) -> Ticket:
+    """The ticket, if `viewer` may see it; another organization's ticket is 'not found', never 'forbidden'."""
+    query = select(Ticket).where(Ticket.key == str(key).strip().upper())
+    if not sees_everything(viewer):
+        query = query.where(Ticket.organization_id == viewer.organization_id)
+    ticket = session.scalars(query).first()
+    if ticket is None:
+        raise TicketNotFound(f"No request {key} here. Check the key, or sign in with the account that opened it.")
+    return ticket
+
+
+def visible_events(ticket: Ticket, viewer: User | None) -> list[TicketEvent]:
+    return [e for e in ticket.events if sees_everything(viewer) or not e.internal]
+
+
+def visible_attachments(ticket: Ticket, viewer: User | None) -> list[Attachment]:
+    return [a for a in ticket.attachments if sees_everything(viewer) or not a.internal]
+
+
+def get_attachment(session: Session, viewer: User, key: str, attachment_id: int) -> Attachment:
+    ticket = get_ticket(session, viewer, key)
+    for attachment in visible_attachments(ticket, viewer):
+        if attachment.id == attachment_id:
+            return attachment
+    raise TicketNotFound(f"No attachment {attachment_id} on request {ticket.key}.")
+
+
+SORTS = {
+    "created": (Ticket.created_at, Ticket.id),
+    "updated": (Ticket.updated_at, Ticket.id),
+    "key": (Ticket.product, Ticket.number),
+    "status": (Ticket.status, Ticket.id),
+    "priority": (Ticket.priority, Ticket.id),
+    "summary": (Ticket.summary, Ticket.id),
+}
+
+
+@dataclass
+class TicketFilter:
+    status: list[str] = field(default_factory=list)  # names or slugs
+    product: list[str] = field(default_factory=list)  # names or slugs
+    priority: list[str] = field(default_factory=list)
+    requester: list[str] = field(default_factory=list)  # user ids or emails
+    mine: bool = False
+    organization: int | None = None  # agents only: narrow to one organization
+    assignee: str | None = None  # agents only: a user id or email, or "none"
+    q: str = ""  # text in the key or the summary
+    sort: str = "-created"  # a key of SORTS, '-' for descending
+    page: int = 1
+    per_page: int = 25
+
+
+@dataclass
+class TicketPage:
+    items: list[Ticket]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+# Ids are INTEGER columns, 32 bits on PostgreSQL, which casts a compared value to INTEGER and fails
+# past this; a bigger number is nobody's id on either database.
+MAX_ID = 2 ** 31 - 1
+MAX_PAGE = 100_000
+_ID = re.compile(r"[0-9]{1,10}")  # ASCII only: str.isdigit() is also true for '²', which int() refuses
+
+
+def _user_ids(session: Session, values: Iterable[str], field: str = "requester") -> list[int]:
+    ids, emails = [], []
+    for value in values:
+        value = str(value).strip()
+        if _ID.fullmatch(value) and int(value) <= MAX_ID:
+            ids.append(int(value))
+        elif "@" in value:
+            emails.append(value.lower())
+        elif value:
+            raise FilterInvalid(f"{field} {value[:40]!r} is neither a user id (digits 0-9, at most {MAX_ID}) "
+                                "nor an email; give one of them", field=field)
+    if emails:
+        ids += session.scalars(select(User.id).where(func.lower(User.email).in_(emails))).all()
+    return ids or [-1]
+
+
+def _paging(value: Any, default: int, high: int, field: str) -> int:
+    """A page number or size from any caller (the API checks its own first): whole, clamped to 1..high."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and _ID.fullmatch(value))):
+        raise FilterInvalid(f"{field} must be a whole number from 1 to {high} (digits 0-9)", field=field)
+    return max(1, min(int(value), high))
+
+
+def list_tickets(session: Session, viewer: User | None, filters: TicketFilter | None = None) -> TicketPage:
+    """One page of the tickets `viewer` may see: their organization's, or every one for agents."""
+    f = filters or TicketFilter()
+    query = select(Ticket)
+    if not sees_everything(viewer):
+        query = query.where(Ticket.organization_id == viewer.organization_id)
+    elif f.organization is not None:
+        query = query.where(Ticket.organization_id == f.organization)
+    if f.status:
+        try:
+            names = [workflow.find_status(s).name for s in f.status]
+        except workflow.UnknownStatus as exc:
+            raise FilterInvalid(str(exc), field="status") from None
+        query = query.where(Ticket.status.in_(names))
+    if f.product:
+        slugs = []
+        for value in f.product:
+            product = find_product(value)
+            if product is None:
+                raise FilterInvalid(f"unknown product {value!r}; use one of: "
+                                    + ", ".join(p.name for p in PRODUCTS), field="product")
+            slugs.append(product.slug)
+        query = query.where(Ticket.product.in_(slugs))
+    if f.priority:
+        query = query.where(Ticket.priority.in_([p.strip().lower() for p in f.priority]))
+    if f.mine and viewer is not None:
+        query = query.where(Ticket.requester_id == viewer.id)
+    if f.requester:
+        query = query.where(Ticket.requester_id.in_(_user_ids(session, f.requester)))
+    if f.assignee and sees_everything(viewer):
+        if f.assignee == "none":
+            query = query.where(Ticket.assignee_id.is_(None))
+        else:
+            query = query.where(Ticket.assignee_id.in_(_user_ids(session, [f.assignee], "assignee")))
+    text = (f.q or "").strip()[:200]
+    if text:
+        query = query.where(_text_match(session, text))
+    sort = f.sort or "-created"
+    descending = sort.startswith("-")
+    columns = SORTS.get(sort.lstrip("-"))
+    if columns is None:
+        raise FilterInvalid(f"unknown sort {sort!r}; use one of: " + ", ".join(SORTS)
+                            + " (prefix '-' for descending)", field="sort")
+    per_page = _paging(f.per_page, 25, MAX_PER_PAGE, "per_page")
+    page = _paging(f.page, 1, MAX_PAGE, "page")
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    if total <= (page - 1) * per_page:  # nothing to show: spare the second scan (a search that found nothing)
+        return TicketPage([], total, page, per_page)
+    order = [c.desc() if descending else c.asc() for c in columns]
+    items = session.scalars(query.order_by(*order).limit(per_page).offset((page - 1) * per_page)).unique().all()
+    return TicketPage(list(items), total, page, per_page)
+
+
+def _text_match(session: Session, text: str):
+    """The key or the summary contains `text`, ignoring case."""
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite's LIKE already ignores (ASCII) case, as its lower() does: no function call per row.
+        contains = lambda column: column.like(pattern, escape="\\")  # noqa: E731
+    else:
+        contains = lambda column: column.ilike(pattern, escape="\\")  # noqa: E731
+    return or_(contains(Ticket.key), contains(Ticket.summary))
+
+
+MAX_REQUESTER_CHOICES = 500
+
+
+def requesters_of(session: Session, viewer: User) -> list[User]:
+    """People whose tickets `viewer` can filter by: their organization's members (requesters, for agents)."""
+    if sees_everything(viewer):
+        # Every organization's requesters can be many: the first few hundred by name; the API takes any email.
+        query = select(User).where(User.id.in_(select(Ticket.requester_id).distinct()))
+    else:
+        query = select(User).where(User.organization_id == viewer.organization_id)
+    return list(session.scalars(query.order_by(User.name, User.email).limit(MAX_REQUESTER_CHOICES)).all())
+
+
+def agents(session: Session) -> list[User]:
+    return list(session.scalars(select(User).where(User.role.in_(SUPPORT_ROLES)).order_by(User.name)).all())
+
+
+def user_named(session: Session, wanted: str, field: str) -> User | None:
+    """The user `wanted` names: an id (ASCII digits, in range) or else an email."""
+    if wanted.isascii() and wanted.isdigit():
+        if len(wanted) > 10 or int(wanted) > MAX_ID:
+            raise FilterInvalid(f"{wanted[:40]} is not an id (ids go up to {MAX_ID}); give an agent's email or id.",
+                                field=field)
+        return session.get(User, int(wanted))
+    return session.scalars(select(User).where(User.email == wanted.lower())).first()

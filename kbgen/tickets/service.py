@@ -1,0 +1,249 @@
+"""Changing tickets: intake, comments, status moves and assignment, with their rules.
+
+Plain functions over a SQLAlchemy session; the HTTP routes (kbgen/web/routes/) and the
+CLI (kbgen/cli/tickets.py) are thin adapters over them, so both keep the same rules.
+Every function that changes a ticket queues its notifications in the same transaction
+and commits it, so a change and its emails exist together or not at all.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from contextlib import contextmanager, nullcontext
+from typing import Any, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from kbgen.accounts import User
+from kbgen.settings import Settings
+from kbgen.site.catalog import find_product, product_by_slug
+from kbgen.tickets import keys, workflow
+from kbgen.tickets.attachments import Upload, attachment_rows, discard, store_files
+from kbgen.tickets.errors import CommentRejected, NotAllowed, TicketClosed
+from kbgen.tickets.markup import plain_text_html, render_markdown
+from kbgen.tickets.models import (ASSIGNED, AUTOMATION, AUTOMATION_FAILED, COMMENT, MAX_SUMMARY, NOTE, STATUS, Ticket,
+                                  TicketConsent, TicketEvent, utcnow)
+from kbgen.tickets.queries import is_agent, user_named
+
+MAX_COMMENT_CHARS = 20_000
+
+
+_SQLITE_WRITER = threading.Lock()
+
+
+@contextmanager
+def _writing(session: Session):
+    """One transaction that writes, committed at the end or rolled back.
+
+    SQLite lets one writer in at a time and makes the others sleep and retry with
+    growing pauses (the busy timeout), which turns a burst of intakes into
+    second-long waits; queueing this process's writers on a lock instead keeps
+    each wait to the few milliseconds a ticket's transaction takes.
+    """
+    with _SQLITE_WRITER if session.get_bind().dialect.name == "sqlite" else nullcontext():
+        try:
+            yield
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def _notify(session: Session, settings: Settings, event: str, ticket: Ticket, actor: User | None, **details):
+    from kbgen.mail.notifications import notify
+
+    notify(session, settings, event, ticket, actor, **details)
+
+
+def create_ticket(session: Session, settings: Settings, submission: Any, requester: User, *,
+                  idempotency_key: str | None = None, uploads: Sequence[Upload] = (),
+                  related_key: str | None = None) -> tuple[Ticket, bool]:
+    """Store a validated submission as a new ticket; (ticket, created).
+
+    The same idempotency key from the same requester returns the first ticket
+    (created False), even when both submissions race each other.  `requester`
+    must have its organization loaded (accounts loads it with the user).
+    """
+    if requester.organization_id is None:
+        raise NotAllowed("Your account belongs to no organization, so it cannot open requests. "
+                         "Ask your administrator to add it to one.")
+    idempotency_key = (idempotency_key or "").strip()[:100] or None
+    product = find_product(submission.product) or product_by_slug(submission.product)
+    related = None
+    if related_key:
+        related = session.scalars(select(Ticket.key).where(
+            Ticket.key == related_key.strip().upper(),
+            Ticket.organization_id == requester.organization_id)).first()
+    stored = store_files(settings, uploads, submission)
+    try:
+        with _writing(session):
+            number = keys.next_number(session, product.key_prefix)
+            now = utcnow()
+            ticket = Ticket(
+                key=keys.format_key(product.key_prefix, number), number=number, product=product.slug,
+                request_type=submission.request_type, priority=submission.priority,
+                summary=str(submission.summary or "")[:MAX_SUMMARY],
+                description=str(submission.description or ""), status=workflow.INITIAL.name,
+                values=dict(submission.values or {}), organization_id=requester.organization_id,
+                requester_id=requester.id, requester=requester, organization=requester.organization,
+                idempotency_key=idempotency_key, related_key=related, created_at=now, updated_at=now)
+            session.add(ticket)
+            for consent in getattr(submission, "consents", None) or ():
+                ticket.consents.append(TicketConsent(
+                    field=consent.field, name=str(consent.name)[:200], version=str(consent.version)[:40],
+                    text_sha256=consent.text_sha256, user_id=requester.id, accepted_at=now))
+            ticket.attachments.extend(attachment_rows(stored, ticket, requester))
+            session.flush()
+            _notify(session, settings, "ticket_created", ticket, requester)
+    except IntegrityError:
+        # A retry with a key already used: the unique constraint, not a look-up first, decides,
+        # so two racing retries cannot both create a ticket and the usual case costs no query.
+        discard(stored)
+        existing = _by_idempotency(session, requester, idempotency_key) if idempotency_key else None
+        if existing is None:
+            raise
+        return existing, False
+    except BaseException:
+        discard(stored)
+        raise
+    return ticket, True
+
+
+def _by_idempotency(session: Session, requester: User, key: str) -> Ticket | None:
+    return session.scalars(select(Ticket).where(Ticket.requester_id == requester.id,
+                                                Ticket.idempotency_key == key)).first()
+
+
+def run_automations(session: Session, settings: Settings, ticket: Ticket) -> list[TicketEvent]:
+    """Run the new-ticket automations and keep each outcome in the timeline, for agents only.
+
+    Outcomes hold what the support team's tools found (server details, errors),
+    as plain text.  kbgen.automations turns every failure into an outcome, so a
+    broken automation is recorded and never undoes or blocks the ticket.
+    """
+    from kbgen.tickets.automations import run_new_ticket
+
+    events = [TicketEvent(ticket_id=ticket.id, kind=AUTOMATION_FAILED if outcome.failed else AUTOMATION,
+                          internal=True, title=str(outcome.title)[:200], body=str(outcome.body),
+                          html=plain_text_html(str(outcome.body)))
+              for outcome in run_new_ticket(session, settings, ticket)]
+    session.commit()  # ends the automations' reading transaction before queueing to write
+    if events:
+        with _writing(session):
+            session.add_all(events)
+    return events
+
+
+def add_comment(session: Session, settings: Settings, ticket: Ticket, author: User, text: str, *,
+                internal: bool = False, uploads: Sequence[Upload] = ()) -> TicketEvent:
+    """Add a public comment (or an agent's internal note) with optional attachments.
+
+    A customer's reply to a ticket waiting for them hands it back to the support team.
+    """
+    text = (text or "").strip()
+    if internal and not is_agent(author):
+        raise NotAllowed("Only the support team can add internal notes.")
+    if not text and not uploads:
+        raise CommentRejected("The comment is empty: write a message or attach a file.", field="text")
+    if len(text) > MAX_COMMENT_CHARS:
+        raise CommentRejected(f"The comment has {len(text)} characters; at most {MAX_COMMENT_CHARS} are accepted. "
+                              "Shorten it or attach the rest as a file.", field="text")
+    if ticket.status == workflow.FINAL.name:
+        raise TicketClosed(closed_message(ticket), new_request_url=new_request_url(ticket), related_key=ticket.key)
+    rendered = render_markdown(text)
+    stored = store_files(settings, uploads)
+    try:
+        with _writing(session):
+            now = utcnow()
+            event = TicketEvent(ticket=ticket, kind=NOTE if internal else COMMENT, internal=internal,
+                                author_id=author.id, author=author, body=text, html=rendered, created_at=now)
+            session.add(event)
+            session.add_all(attachment_rows(stored, ticket, author, event))
+            ticket.updated_at = now
+            session.flush()
+            _notify(session, settings, "comment_added", ticket, author, comment=event)
+            target = None if internal or is_agent(author) else workflow.on_customer_comment(ticket.status)
+            if target is not None:
+                _change_status(session, settings, ticket, author, target, now)
+    except BaseException:
+        discard(stored)
+        raise
+    return event
+
+
+def new_request_url(ticket: Ticket) -> str:
+    """Where to open a follow-up of a closed request, relative to the site root."""
+    return f"support/{ticket.product}/?related={ticket.key}"
+
+
+def closed_message(ticket: Ticket) -> str:
+    return (f"Request {ticket.key} is closed, so it takes no more comments. "
+            "Open a new request that refers to it instead.")
+
+
+def transition(session: Session, settings: Settings, ticket: Ticket, actor: User | None, to: str,
+               *, now: dt.datetime | None = None) -> TicketEvent:
+    """Move the ticket to status `to`, if `actor` may (workflow.TransitionRefused otherwise).
+
+    `actor` None is the support team acting from the CLI.
+    """
+    now = now or utcnow()
+    move = workflow.check(ticket.status, to, actor.role if actor else workflow.AGENT,
+                          resolved_at=ticket.resolved_at, reopen_days=settings.reopen_days, now=now)
+    with _writing(session):
+        event = _change_status(session, settings, ticket, actor, move.target, now)
+    return event
+
+
+def _change_status(session: Session, settings: Settings, ticket: Ticket, actor: User | None,
+                   target: workflow.Status, now: dt.datetime) -> TicketEvent:
+    old = ticket.status
+    ticket.status = target.name
+    ticket.updated_at = now
+    if target is workflow.RESOLVED:
+        ticket.resolved_at = now
+    event = TicketEvent(ticket=ticket, kind=STATUS, author_id=actor.id if actor else None, author=actor,
+                        old_status=old, new_status=target.name, created_at=now)
+    session.add(event)
+    session.flush()
+    _notify(session, settings, "status_changed", ticket, actor, old=old, new=target.name)
+    return event
+
+
+def assign(session: Session, settings: Settings, ticket: Ticket, actor: User | None,
+           assignee: User | None) -> TicketEvent:
+    """Give the ticket to an agent (or to nobody); kept in the timeline, shown to agents only."""
+    _may_assign(actor)
+    if assignee is not None and not is_agent(assignee):
+        raise CommentRejected(f"{assignee.email} is not on the support team; assign the request to an agent.",
+                              field="assignee")
+    with _writing(session):
+        now = utcnow()
+        ticket.assignee_id = assignee.id if assignee else None
+        ticket.assignee = assignee
+        ticket.updated_at = now
+        event = TicketEvent(ticket=ticket, kind=ASSIGNED, internal=True, author_id=actor.id if actor else None,
+                            author=actor, title=f"Assigned to {assignee.display_name}" if assignee
+                            else "Unassigned", created_at=now)
+        session.add(event)
+    return event
+
+
+def assign_to(session: Session, settings: Settings, ticket: Ticket, actor: User | None,
+              wanted: str | int | None) -> TicketEvent:
+    """assign() to the user `wanted` names (an email or an id; None or "" unassigns), as the API and CLI take it."""
+    _may_assign(actor)  # before looking anyone up: a customer learns nothing about who exists
+    assignee = None
+    if wanted not in (None, ""):
+        text = str(wanted).strip()
+        assignee = user_named(session, text, "assignee")
+        if assignee is None:
+            raise CommentRejected(f"No user {text!r}; give an agent's email or id.", field="assignee")
+    return assign(session, settings, ticket, actor, assignee)
+
+
+def _may_assign(actor: User | None) -> None:
+    if actor is not None and not is_agent(actor):
+        raise NotAllowed("Only the support team assigns requests.")
