@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 import shutil
 
+import pytest
+
 from conftest import REPO
 from kbgen.site.content import parse_article
 from kbgen.forms import check_forms
@@ -55,3 +57,24 @@ def test_no_environment_variable_is_read_outside_the_settings():
 
 def test_the_two_commands_are_in_the_readme():
     assert "make run" in README and "make test" in README
+
+
+def test_settings_read_the_documented_names_and_refuse_what_they_cannot_use(tmp_path):
+    from kbgen.settings import SettingsError, yes_or_no
+
+    env = {"KBGEN_SUPPORT_EMAIL": "team@vendor.example", "KBGEN_LOGIN_ATTEMPTS": "7", "KBGEN_COOKIE_SECURE": "ON",
+           "KBGEN_ALLOWED_ORIGINS": "https://a.example/, https://b.example", "KBGEN_PUBLIC_URL": "https://x.example/",
+           "KBGEN_MAIL_FROM": "", "KBGEN_SECRET_KEY": "s"}
+    settings = Settings.from_env(tmp_path, env=env)
+    assert (settings.support_team_email, settings.login_attempts_per_window, settings.cookie_secure) == (
+        "team@vendor.example", 7, True)
+    assert settings.allowed_origins == ("https://a.example", "https://b.example")
+    assert settings.public_url == "https://x.example" and settings.public_url_configured
+    assert settings.mail_from == Settings.mail_from == "support-portal@localhost"  # empty is unset
+    assert settings.data_dir == tmp_path.resolve() / ".kbgen" / "data"
+    for name, value in [("KBGEN_LOGIN_ATTEMPTS", "abc"), ("KBGEN_COOKIE_SECURE", "maybe"),
+                        ("KBGEN_PASSWORD_HASH_WAIT_SECONDS", "soon")]:
+        with pytest.raises(SettingsError, match=f"^{name} is '{value}': "):
+            Settings.from_env(tmp_path, env={name: value})
+    assert [yes_or_no(w) for w in ("Yes", " on", "1", True, "off", "", None, False, "maybe")] == [
+        True, True, True, True, False, False, False, False, None]
