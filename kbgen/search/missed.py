@@ -14,7 +14,7 @@ from sqlalchemy import DateTime, Integer, String, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from kbgen.db import Base
+from kbgen.db import Base, utcnow
 
 MAX_STORED = 200
 
@@ -39,10 +39,6 @@ class Miss:
     query: str
     count: int
     last_seen: dt.datetime
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def normalize(query: str) -> str:

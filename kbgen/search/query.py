@@ -14,6 +14,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from kbgen.settings import yes_or_no
 from kbgen.site.catalog import ARTICLE_TYPES, PRODUCTS, find_product, find_type
 from kbgen.search.analysis import is_stop, stem_word, terms, words
 from kbgen.search.live import SearchIndex
@@ -70,7 +71,7 @@ class SearchRequest:
         return cls(q=q.strip(), product=product_slug, type=type_slug,
                    limit=_int_param("limit", limit, 10, 1, MAX_LIMIT),
                    page=_int_param("page", page, 1, 1, MAX_PAGE),
-                   partial=str(partial).lower() in ("1", "true", "yes") if partial is not None else False)
+                   partial=bool(yes_or_no(partial)))
 
 
 def _int_param(name: str, value, default: int, low: int, high: int) -> int:
