@@ -43,7 +43,10 @@ class Base(DeclarativeBase):
 
 def make_engine(url: str, *, sqlite_synchronous: str = "full") -> Engine:
     if url.startswith("sqlite"):
-        mode = sqlite_synchronous_mode(sqlite_synchronous)
+        try:
+            mode = sqlite_synchronous_mode(sqlite_synchronous)
+        except ValueError as exc:
+            raise ValueError(f"KBGEN_SQLITE_SYNCHRONOUS is {sqlite_synchronous!r}: {exc}") from None
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
