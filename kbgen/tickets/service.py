@@ -175,7 +175,9 @@ def add_comment(session: Session, settings: Settings, ticket: Ticket, author: Us
 
 def new_request_url(ticket: Ticket) -> str:
     """Where to open a follow-up of a closed request, relative to the site root."""
-    return f"support/{ticket.product}/?related={ticket.key}"
+    from kbgen.facts import page  # the site's addresses; kbgen.facts imports this package
+
+    return page("follow_up", product=ticket.product, key=ticket.key)
 
 
 def closed_message(ticket: Ticket) -> str:

@@ -9,22 +9,15 @@ from urllib.parse import urlsplit
 
 from fastapi import Request
 
+from kbgen.facts import NEXT_MAX_LENGTH, page, safe_next  # the rule the browser applies too
 from kbgen.settings import Settings
 from kbgen.web.csrf import origin_of
 
-MAX_NEXT = 2000
+__all__ = ["MAX_NEXT", "on_site", "safe_next", "site_root"]
+
+MAX_NEXT = NEXT_MAX_LENGTH
 # The site's pages whose forms post to the service: the site's root is what comes before them.
-POSTING_PAGES = ("/login/", "/logout/", "/support/")
-
-
-def safe_next(value: object) -> str | None:
-    """`value` if it is a path on this site ("/kb/xcally/?q=1"); None for anything that could leave it."""
-    if not isinstance(value, str) or not value.startswith("/") or len(value) > MAX_NEXT:
-        return None
-    if value.startswith("//") or "\\" in value or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
-        return None
-    parts = urlsplit(value)
-    return value if not parts.scheme and not parts.netloc else None
+POSTING_PAGES = tuple("/" + page(name) for name in ("sign_in", "sign_out", "support"))
 
 
 def site_root(request: Request, settings: Settings) -> str:
@@ -37,9 +30,9 @@ def site_root(request: Request, settings: Settings) -> str:
     prefix = other_site if other_site in {origin_of(o) for o in settings.allowed_origins} else ""
     path = urlsplit(request.headers.get("referer", "")).path or ""
     if safe_next(path):
-        for page in POSTING_PAGES:
-            if page in path:
-                return prefix + path[: path.index(page) + 1]
+        for posting in POSTING_PAGES:
+            if posting in path:
+                return prefix + path[: path.index(posting) + 1]
     return prefix + urlsplit(prefix or settings.public_url).path.rstrip("/") + "/"
 
 

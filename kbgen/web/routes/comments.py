@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from kbgen import tickets
+from kbgen.settings import yes_or_no
 from kbgen.web import bodies
 from kbgen.web.deps import CurrentUser, SessionDep, SettingsDep
 from kbgen.web.errors import ApiError, ErrorOut
@@ -17,7 +18,6 @@ from kbgen.web.schemas import ClosedOut, CommentIn, EventOut, event_out
 router = APIRouter(tags=["tickets"])
 
 COMMENT_JSON = 'Send JSON like {"text": "...", "internal": false}.'
-TRUE_WORDS = ("1", "true", "on", "yes")  # how a form post says a checkbox is ticked
 
 _BODY = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": CommentIn.model_json_schema()},
@@ -53,7 +53,7 @@ async def comment(key: str, request: Request, viewer: CurrentUser, session: Sess
                                           max_part_size=tickets.MAX_COMMENT_CHARS * 4,
                                           files_allowed=settings.max_attachments)
             text = str(form.get("text") or "")
-            internal = str(form.get("internal") or "").lower() in TRUE_WORDS
+            internal = bool(yes_or_no(form.get("internal")))  # a ticked checkbox sends "on"
             uploads = [tickets.Upload(f.filename, f.file, f.content_type or "application/octet-stream", None, f.size)
                        for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
         else:

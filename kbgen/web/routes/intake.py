@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from kbgen import tickets
+from kbgen.facts import page
 from kbgen.settings import Settings
 from kbgen.web import bodies
 from kbgen.web.deps import SIGN_IN_REQUIRED, MaybeUser, SessionDep, SettingsDep, forms_catalog
@@ -73,7 +74,7 @@ async def create(request: Request, user: MaybeUser, session: SessionDep, setting
     if user is None:
         if html:
             return service_page("sign_in_required.html", SIGN_IN_REQUIRED, 401, message=SIGN_IN_REQUIRED,
-                                site_root=site_root(request, settings))
+                                sign_in_url=site_root(request, settings) + page("sign_in"))
         return JSONResponse({"detail": SIGN_IN_REQUIRED}, status_code=401)
     form = None
     try:
@@ -170,6 +171,6 @@ def _label(catalog, data: dict, field: str) -> str:
 def _html_errors(request: Request, settings: Settings, errors: list[tuple[str, str]], status: int) -> HTMLResponse:
     back = request.headers.get("referer", "")
     # No script here (the Content-Security-Policy allows none): the browser's Back button keeps the answers.
-    back_href = back if urlsplit(back).scheme in ("http", "https") else f"{site_root(request, settings)}support/"
+    back_href = back if urlsplit(back).scheme in ("http", "https") else site_root(request, settings) + page("support")
     return service_page("intake_errors.html", "Please correct your request", status, errors=errors,
                         back_href=back_href)

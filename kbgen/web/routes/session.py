@@ -17,6 +17,7 @@ from sqlalchemy.orm import sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from kbgen import accounts
+from kbgen.facts import page
 from kbgen.accounts import CSRF_COOKIE, DEVICE_COOKIE, SESSION_COOKIE, RateLimit, User
 from kbgen.settings import Settings
 from kbgen.web.bodies import SMALL_JSON_BYTES, read_form, read_json
@@ -222,7 +223,7 @@ async def _credentials(request: Request) -> tuple[bool, dict[str, str]]:
 def _back_to_login(root: str, next_path: str | None, error: str) -> Response:
     # The fragment targets the message on the static page, which CSS shows with :target (no JS needed).
     query = "?error=" + ("1" if error == "failed" else error) + (f"&next={quote(next_path, safe='/')}" if next_path else "")
-    return RedirectResponse(f"{root}login/{query}#kbgen-login-{error}", status_code=303)
+    return RedirectResponse(f"{root}{page('sign_in')}{query}#kbgen-login-{error}", status_code=303)
 
 
 def _end_session(request: Request) -> None:
