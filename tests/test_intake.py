@@ -275,3 +275,11 @@ def test_openapi_describes_each_products_ticket_body_and_every_endpoint(portal):
                          ("/api/tickets/{key}/assignee", "put"),
                          ("/api/tickets/{key}/attachments/{attachment_id}", "get")]:
         assert method in spec["paths"][path], path
+
+
+def test_a_signed_out_form_post_gets_a_page_linking_to_the_sites_sign_in_page(portal):
+    referer = {**HTML, "Referer": "http://portal.test/help/support/xcally/"}  # a site published under /help/
+    response = portal.client().post("/api/tickets", data=_form(xcally()), headers=referer)
+    assert response.status_code == 401 and response.headers["content-type"].startswith("text/html")
+    assert '<a href="/help/login/">Sign in</a>' in response.text and "then send the form again" in response.text
+    assert "<script" not in response.text and portal.count() == 0

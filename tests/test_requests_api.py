@@ -199,3 +199,26 @@ def test_a_malformed_comment_gets_a_message_saying_what_to_send(portal):
         assert response.json()["detail"] == 'Send JSON like {"text": "...", "internal": false}.'
     long = ann.post(f"/api/tickets/{key}/comments", json={"text": "x" * 20001})
     assert "at most 20000 are accepted" in long.json()["detail"]
+
+
+def test_the_api_documents_statuses_roles_products_priorities_and_sorts_from_their_one_definition(portal):
+    from kbgen.accounts import ROLES
+    from kbgen.forms import PRIORITIES
+    from kbgen.site.catalog import PRODUCTS
+    from kbgen.tickets import SORTS, workflow
+
+    document = portal.client(ANN).get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    assert schemas["StatusOut"]["properties"]["slug"]["enum"] == [s.slug for s in workflow.STATUSES]
+    assert schemas["MoveOut"]["properties"]["to"]["enum"] == [s.name for s in workflow.STATUSES]
+    assert schemas["PersonOut"]["properties"]["role"]["enum"] == list(ROLES)
+    assert schemas["ProductOut"]["properties"]["slug"]["enum"] == [p.slug for p in PRODUCTS]
+    assert schemas["PriorityOut"]["properties"]["slug"]["enum"] == [p.slug for p in PRIORITIES]
+    parameters = {p["name"]: p for p in document["paths"]["/api/tickets"]["get"]["parameters"]}
+    assert parameters["sort"]["description"].startswith(", ".join(SORTS) + ";")
+
+    # And what is answered keeps to it: a ticket's status and people are among the documented values.
+    key = portal.open(ANN, xcally("Calls drop after 30 seconds"))
+    ticket = portal.client(ANN).get(f"/api/tickets/{key}").json()
+    assert ticket["status"]["slug"] in schemas["StatusOut"]["properties"]["slug"]["enum"]
+    assert ticket["requester"]["role"] in schemas["PersonOut"]["properties"]["role"]["enum"]
