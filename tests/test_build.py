@@ -6,10 +6,14 @@ import textwrap
 from pathlib import Path
 
 from click.testing import CliRunner
+from markupsafe import escape
 
 from conftest import REPO, run_kbgen
 from kbgen.cli import cli
+from kbgen.site.catalog import ARTICLE_TYPES, PRODUCTS, SECTIONS, SOFTWARE, product_by_slug, type_by_slug
 from kbgen.site.content import load_articles
+from kbgen.site.nav import portal_nav
+from kbgen.templates import THEME_DIR
 
 
 def html(project: Path, url: str) -> str:
@@ -31,7 +35,7 @@ def test_product_pages_list_articles_from_front_matter(built_project):
         mine = [a for a in articles if a.product == product and a.type in ("how-to", "troubleshooting")]
         assert mine
         for article in mine:
-            assert article.title.replace("'", "&#x27;") in page or article.title in page, article.path
+            assert str(escape(article.title)) in page or article.title in page, article.path
         others = [a for a in articles if a.product != product and a.type in ("how-to", "troubleshooting")]
         assert not any(f">{a.title}<" in page for a in others)
     wiki = html(built_project, "wiki")
@@ -113,3 +117,74 @@ def test_tabs_and_sections_use_portal_names_in_catalog_order(built_project):
     positions = [sidebar.index(f"{name}\n") for name in ("XCALLY", "XPLANY", "WitiOp", "Vidaoo", "License")]
     assert positions == sorted(positions)
     assert "Sign in" not in home.split('class="md-tabs"', 1)[1].split("</nav>", 1)[0]
+
+
+def test_article_chips_show_the_catalogs_product_name_and_type_label(built_project):
+    shown = set()
+    for article in load_articles(REPO / "content"):
+        if not (article.product and article.type):
+            continue
+        page = html(built_project, article.path[:-3])
+        chips = re.findall(r'<span class="kbgen-chip[^"]*">([^<]*)</span>', page)
+        expected = [product_by_slug(article.product).name, type_by_slug(article.type).label]
+        assert chips == [str(escape(text)) for text in expected], article.path
+        shown.add(chips[1])
+    assert {"Technical resources", "License"} <= shown  # not "Reference", not "license"
+
+
+def test_home_shows_the_catalogs_names_and_blurbs(built_project):
+    home = html(built_project, "")
+    names = [p.name for p in SOFTWARE]
+    assert f"<p>{', '.join(names[:-1])} and {names[-1]}</p>" in home
+    for section in SECTIONS:
+        if section.blurb:
+            assert f"<span>{escape(section.blurb)}</span>" in home, section.slug
+    for slug in ("kb", "wiki"):
+        assert f"<strong>{escape(next(s.name for s in SECTIONS if s.slug == slug))}</strong>" in home
+    assert product_by_slug("license").tagline in home
+
+
+def test_theme_templates_do_not_retype_the_catalog():
+    """Names, taglines, leads and blurbs reach templates from kbgen/site/catalog.py, never typed again."""
+    facts = {p.name for p in SOFTWARE} | {p.tagline for p in PRODUCTS} | {t.label for t in ARTICLE_TYPES if t.slug != "license"}
+    facts |= {text for s in SECTIONS for text in (s.name, s.tab, s.lead, s.blurb) if " " in text}
+    templates = [p for p in THEME_DIR.rglob("*.html") if "support" not in p.relative_to(THEME_DIR).parts]
+    assert len(templates) > 10
+    code = {p.relative_to(THEME_DIR).as_posix(): re.sub(r"\{#.*?#\}", "", p.read_text(encoding="utf-8"), flags=re.S)
+            for p in templates}  # a template's comments may name what it shows
+    retyped = {(name, fact) for name, text in code.items() for fact in facts if fact in text}
+    assert retyped == set()
+
+
+def test_no_mail_template_is_published(built_project):
+    mail = {p.name for p in (THEME_DIR / "mail").iterdir()}
+    assert any(name.endswith(".txt") for name in mail)  # MkDocs would copy these from a theme dir
+    site = built_project / "site"
+    assert not (site / "mail").exists()
+    assert [p for p in site.rglob("*") if p.name in mail] == []
+
+
+class Item:
+    """A nav item as MkDocs makes them (a page with its file, or a section with children)."""
+
+    def __init__(self, title, src=None, children=()):
+        self.title, self.parent = title, None
+        self.is_page, self.is_section = src is not None, src is None
+        self.file = type("File", (), {"src_uri": src})() if src else None
+        self.children = list(children) if src is None else None
+        for child in self.children or []:
+            child.parent = self
+
+
+def test_nav_rules_order_and_name_sections_without_mkdocs():
+    wiki = Item("Wiki", children=[Item("Technical", children=[Item("Logs", "wiki/technical/logs.md")]),
+                                  Item("Installation", children=[Item("Install", "wiki/installation/install.md")]),
+                                  Item("Wiki home", "wiki/index.md")])
+    items = [Item("Requests", children=[Item("Request", "requests/ticket/index.md"), Item("Requests", "requests/index.md")]),
+             wiki, Item("Sign in", "login/index.md"), Item("Kb", children=[Item("Kb home", "kb/index.md")]),
+             Item("Home", "index.md"), Item("Only hidden", children=[Item("Search", "search/index.md")])]
+    hidden = {"login/index.md", "requests/ticket/index.md", "search/index.md"}
+    nav = portal_nav(items, hidden)
+    assert [i.title for i in nav] == ["Home", "Knowledge Base", "Advanced Wiki", "My requests"]
+    assert [i.title for i in nav[2].children] == ["Wiki home", "Installation", "Technical resources"]
+    assert [i.file.src_uri for i in nav[3].children] == ["requests/index.md"]

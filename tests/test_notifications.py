@@ -203,8 +203,30 @@ def test_customer_text_is_escaped_in_html_and_cannot_add_headers(outbox):
     assert message["Subject"] == "[XC-42] New reply: Broken <script>alert(1)</script> Bcc: victim@example.com"
     html = html_of(message)
     assert "<script>" not in html and "<img" not in html
-    assert "&lt;img src=x onerror=&quot;alert(2)&quot;&gt; &amp; more" in html
+    assert "&lt;img src=x onerror=&#34;alert(2)&#34;&gt; &amp; more" in html  # markupsafe's spelling of &quot;
     assert '<a href="https://support.example/portal/requests/XC-42/">' in html
+
+
+def test_the_html_part_says_what_the_text_part_says(outbox):
+    from html.parser import HTMLParser
+
+    class Text(HTMLParser):
+        words = ""
+
+        def handle_data(self, data):
+            self.words += " " + data
+
+    Session, settings, deliver = outbox
+    queue(Session, settings, "ticket_created", Ticket(summary="Calls & <queues> drop"), CUSTOMER)
+    for message in deliver().values():
+        parser = Text()
+        parser.feed(html_of(message))
+        shown = " ".join(parser.words.split())
+        lines = [line.removeprefix("> ").strip() for line in text_of(message).splitlines()]
+        said = [line for line in lines if line and line != ">" and not line.startswith(("View the", "https://"))]
+        assert len(said) >= 5  # greeting, lead, facts, the no-reply note
+        for line in said:  # a fact's "Label: value" is a table row there
+            assert line in shown or line.replace(": ", " ", 1) in shown, line
 
 
 def test_email_of_a_rolled_back_change_is_never_sent(outbox):

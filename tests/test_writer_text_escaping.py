@@ -262,3 +262,28 @@ def test_check_reports_markup_in_a_title_and_accepts_key_names(tmp_path):
     plain = ARTICLE.replace(f'"{TITLE}"', '"Press <Enter> twice and calls drop"').replace(f'"{SUMMARY}"', "Plain.")
     result = check(project, "calls-drop.md", plain)
     assert result.returncode == 0, result.stderr
+
+
+# -- without MkDocs -----------------------------------------------------------------------------
+
+
+def test_front_matter_becomes_escaped_text_once():
+    from markupsafe import Markup, escape
+
+    from kbgen.site.writer_text import writer_text
+
+    value = writer_text({"title": TITLE, "tags": [IMG, SCRIPT], "weight": 3})
+    assert value == {"title": escape(TITLE), "tags": [escape(IMG), escape(SCRIPT)], "weight": 3}
+    assert isinstance(value["title"], Markup)
+    assert writer_text(value) == value  # a second pass (a preview rebuild) does not escape it again
+
+
+def test_a_listing_page_shows_a_title_and_summary_as_text():
+    from kbgen.site.pages.listing import Entry, portal_pages
+
+    entries = [Entry("kb/xcally/t/calls/", TITLE, SUMMARY, "xcally", "troubleshooting")]
+    product = next(p for p in portal_pages(entries, set()) if p.src_uri == "kb/xcally/index.md")
+    page = Page(product.render("../../"))
+    assert page.injected() == []
+    assert TITLE in page.all_text("a") and SUMMARY in page.all_text("p")
+    assert ("a", {"href": "../../kb/xcally/t/calls/"}) in page.elements

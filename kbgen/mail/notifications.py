@@ -12,6 +12,10 @@ Who gets an email:
 - status_changed: the requester.
 Nobody is emailed about their own action, except the creation receipt, which
 is the requester's record of the key and the link.
+
+The words are templates in kbgen/theme/mail/: one plain-text file per event and audience
+(`<event>.<audience>.txt`: subject, first paragraph, facts) and the two parts every email
+shares (body.txt, body.html); this module decides who is told what and fills them in.
 """
 from __future__ import annotations
 
@@ -20,15 +24,16 @@ import re
 import secrets
 from dataclasses import dataclass
 from email.utils import parseaddr
-from html import escape
 from typing import Any
 
 from sqlalchemy import DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from kbgen.accounts.roles import role_of
 from kbgen.site.catalog import find_product
-from kbgen.db import Base
+from kbgen.db import Base, utcnow  # naive UTC, as every stored time
 from kbgen.settings import Settings
+from kbgen.templates import render
 
 EVENTS = ("ticket_created", "comment_added", "status_changed")
 
@@ -36,11 +41,6 @@ PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 
 NO_REPLY_NOTE = ("Please do not reply to this email: replies to this address are not read. "
                  "To answer, add a comment to the request in the support portal.")
-
-
-def utcnow() -> dt.datetime:
-    """Naive UTC: SQLite drops time zones, so every stored time is naive UTC on both databases."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 def as_naive_utc(moment: dt.datetime) -> dt.datetime:
@@ -150,92 +150,53 @@ def _person(user: Any) -> str:
     return str(getattr(user, "name", "") or getattr(user, "email", "") or "Someone")
 
 
-@dataclass(frozen=True)
-class _Draft:
-    """The parts of one email, in plain text; HTML is derived from it so both say the same."""
-
-    subject: str
-    greeting: str
-    lead: str
-    quote: str = ""  # a comment's text, kept verbatim
-    facts: tuple[tuple[str, str], ...] = ()
-
-
-def _render(draft: _Draft, link: str, recipient: tuple[str, str]) -> Email:
-    text_parts = [draft.greeting, "", draft.lead]
-    html_parts = [f"<p>{escape(draft.greeting)}</p>", f"<p>{escape(draft.lead)}</p>"]
-    if draft.quote:
-        text_parts += ["", *("> " + line if line else ">" for line in draft.quote.splitlines())]
-        html_parts.append('<blockquote style="white-space:pre-wrap;border-left:3px solid #ccc;'
-                          f'margin:0 0 1em;padding-left:1em">{escape(draft.quote)}</blockquote>')
-    if draft.facts:
-        text_parts.append("")
-        text_parts += [f"{label}: {value}" for label, value in draft.facts]
-        html_parts.append("<table>" + "".join(
-            f"<tr><th align=left>{escape(label)}</th><td>{escape(value)}</td></tr>"
-            for label, value in draft.facts) + "</table>")
-    text_parts += ["", "View the request and reply in the support portal:", link, "", NO_REPLY_NOTE, ""]
-    html_parts += [f'<p><a href="{escape(link, quote=True)}">View the request and reply in the support portal</a></p>',
-                   f'<p style="color:#666;font-size:small">{escape(NO_REPLY_NOTE)}</p>']
-    html = ('<!DOCTYPE html><html><body style="font-family:sans-serif">'
-            + "".join(html_parts) + "</body></html>")
-    return Email(to_email=recipient[0], to_name=recipient[1], subject=draft.subject,
-                 text="\n".join(text_parts), html=html)
+def _message(event: str, audience: str, recipient_name: str, quote: str, link: str, **words: str) -> dict:
+    """The parts of one email from its words' template (kbgen/theme/mail/<event>.<audience>.txt):
+    line 1 the subject, line 2 the lead, then a "Label: value" line per fact. Every value is one
+    line, so the lines cannot be confused."""
+    lines = render(f"mail/{event}.{audience}.txt", **{k: _one_line(v, 1000) for k, v in words.items()}).splitlines()
+    facts = [tuple(line.partition(": ")[::2]) for line in lines[2:] if line]
+    greeting = f"Hello {recipient_name}," if audience == "requester" and recipient_name else "Hello,"
+    return {"subject": lines[0], "greeting": greeting, "lead": lines[1], "quote": quote, "facts": facts,
+            "link": link, "no_reply_note": NO_REPLY_NOTE}
 
 
-def _status_fact(label: str, status: str) -> tuple[str, str]:
+def _status_text(status: str) -> str:
     meaning = status_meaning(status)
-    return label, f"{status} ({meaning})" if meaning else status
+    return f"{status} ({meaning})" if meaning else status
 
 
 def compose(event: str, audience: str, ticket: Any, actor: Any, settings: Settings,
             recipient: tuple[str, str], **details: Any) -> Email:
     """One email about `event` for `audience` ("requester" or "team")."""
-    key, summary = ticket.key, _one_line(ticket.summary)
-    product, org = _product_name(ticket), _org_name(ticket)
-    requester = ticket.requester
-    greeting = f"Hello {recipient[1]}," if audience == "requester" and recipient[1] else "Hello,"
-    if event == "ticket_created" and audience == "requester":
-        draft = _Draft(
-            subject=f"[{key}] Request received: {summary}", greeting=greeting,
-            lead=f"We received your request {key} about {product}: “{summary}”. "
-                 "Our support team will answer in the portal.",
-            facts=(_status_fact("Status", ticket.status), ("Priority", str(ticket.priority or ""))))
-    elif event == "ticket_created":
-        who = f"{_person(requester)} <{requester.email}>" + (f" of {org}" if org else "")
-        draft = _Draft(
-            subject=f"[{key}] New {product} request{' from ' + org if org else ''}: {summary}",
-            greeting=greeting, lead=f"{who} opened request {key}: “{summary}”.",
-            quote=str(getattr(ticket, "description", "") or "").strip(),
-            facts=(("Product", product), ("Priority", str(ticket.priority or "")),
-                   ("Organization", org or "—"), _status_fact("Status", ticket.status)))
+    if event not in EVENTS:
+        raise ValueError(f"unknown notification event {event!r}; expected one of {', '.join(EVENTS)}")
+    words = {"key": ticket.key, "summary": _one_line(ticket.summary), "product": _product_name(ticket), "org": _org_name(ticket),
+             "priority": str(ticket.priority or ""), "status": _status_text(ticket.status)}
+    quote = ""
+    if event == "ticket_created":
+        words |= {"requester": _person(ticket.requester), "requester_email": ticket.requester.email}
+        if audience == "team":
+            quote = str(getattr(ticket, "description", "") or "").strip()
     elif event == "comment_added":
         comment = details["comment"]
-        author = getattr(comment, "author", None) or actor
-        if audience == "requester":
-            lead = f"{_person(author)} from the support team replied to your request {key} (“{summary}”):"
-            subject = f"[{key}] New reply: {summary}"
-        else:
-            lead = f"{_person(author)}{' of ' + org if org else ''} commented on request {key} (“{summary}”):"
-            subject = f"[{key}] Customer comment: {summary}"
-        draft = _Draft(subject=subject, greeting=greeting, lead=lead, quote=str(comment.body or "").strip(),
-                       facts=(_status_fact("Status", ticket.status),))
+        words["author"] = _person(getattr(comment, "author", None) or actor)
+        quote = str(comment.body or "").strip()
     elif event == "status_changed":
-        old, new = str(details.get("old") or ""), str(details.get("new") or ticket.status)
-        change = f"from {old} to {new}" if old else f"to {new}"
-        draft = _Draft(subject=f"[{key}] Status changed to {new}: {summary}", greeting=greeting,
-                       lead=f"{_person(actor)} changed the status of your request {key} (“{summary}”) {change}.",
-                       facts=(_status_fact("New status", new),))
-    else:
-        raise ValueError(f"unknown notification event {event!r}; expected one of {', '.join(EVENTS)}")
-    return _render(draft, ticket_link(settings, ticket), recipient)
+        new = str(details.get("new") or ticket.status)
+        words |= {"actor": _person(actor), "old": str(details.get("old") or ""), "new": new,
+                  "status": _status_text(new)}
+    message = _message(event, audience, recipient[1], quote, ticket_link(settings, ticket), **words)
+    return Email(to_email=recipient[0], to_name=recipient[1], subject=message["subject"],
+                 text=render("mail/body.txt", **message), html=render("mail/body.html", **message))
 
 
 # -- deciding and queueing --------------------------------------------------------------------
 
 
 def _is_agent(user: Any) -> bool:
-    return getattr(user, "role", None) == "agent"
+    role = role_of(getattr(user, "role", None))  # the role's definition says (kbgen/accounts/roles.py)
+    return role is not None and role.can_answer_tickets
 
 
 def _same_person(email: str, user: Any) -> bool:

@@ -1,11 +1,12 @@
-"""The products and article types the portal knows: defined once, used everywhere.
+"""The products, article types and portal sections the portal knows: defined once, used everywhere.
 
-Front matter validation, the generated product pages, the search facets, the
-ticket forms and the ticket keys all read these tuples.
+Front matter validation, the generated listing pages, the home page, the tabs, the
+search facets, the ticket forms and the ticket keys all read these tuples.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 
 @dataclass(frozen=True)
@@ -31,16 +32,45 @@ SOFTWARE: tuple[Product, ...] = tuple(p for p in PRODUCTS if p.is_software)
 @dataclass(frozen=True)
 class ArticleType:
     slug: str
-    label: str  # section heading on product pages and facet label
-    section: str  # where it lives in the portal: kb, wiki or license
+    label: str  # section heading on listing pages, the article's chip, the nav and the facet label
+    section: str  # where it lives in the portal: kb, wiki or license (a Section's slug)
+    folder: str = ""  # `kbgen new` puts it in <section>/[<product>/]<folder>/; "" for the section itself
 
 
 ARTICLE_TYPES: tuple[ArticleType, ...] = (
-    ArticleType("how-to", "How-To", "kb"),
-    ArticleType("troubleshooting", "Troubleshooting", "kb"),
-    ArticleType("installation", "Installation", "wiki"),
-    ArticleType("reference", "Technical resources", "wiki"),
+    ArticleType("how-to", "How-To", "kb", "how-to"),
+    ArticleType("troubleshooting", "Troubleshooting", "kb", "troubleshooting"),
+    ArticleType("installation", "Installation", "wiki", "installation"),
+    ArticleType("reference", "Technical resources", "wiki", "technical"),
     ArticleType("license", "License", "license"),
+)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A top-level part of the portal: a tab, a folder of the docs and a URL (/kb/, /wiki/, ...)."""
+
+    slug: str
+    name: str  # the title of its page and of its link on the home page
+    tab: str  # its (shorter) name in the tabs and the nav
+    lead: str = ""  # the sentence under its page's title
+    blurb: str = ""  # what the home page says of it, under its name
+    per_product: bool = False  # one page per product below it (/kb/<product>/)
+
+
+# In the order of the tabs. Listing sections (kb, wiki, license) show the article types whose
+# `section` they are; support and requests are kbgen's ticket pages.
+SECTIONS: tuple[Section, ...] = (
+    Section("kb", "Knowledge Base", "Knowledge Base", "How-To and Troubleshooting guides for every product.",
+            "How-To and Troubleshooting guides for every product", per_product=True),
+    Section("wiki", "Motion V3 Advanced Wiki", "Advanced Wiki",
+            "Installation and technical resources for XCALLY Motion V3 administrators.",
+            "Installation and technical resources"),
+    Section("license", "License", "License",
+            "How licensing works, renewals and moving a license to a new server.",
+            "How licensing works, renewals, moving a license"),
+    Section("support", "Contact us", "Contact us", blurb="Open a ticket with the support team"),
+    Section("requests", "My requests", "My requests"),
 )
 
 
@@ -70,3 +100,28 @@ def product_by_slug(slug: str) -> Product:
         if product.slug == slug:
             return product
     raise KeyError(slug)
+
+
+def type_by_slug(slug: str) -> ArticleType:
+    for article_type in ARTICLE_TYPES:
+        if article_type.slug == slug:
+            return article_type
+    raise KeyError(slug)
+
+
+def section_by_slug(slug: str) -> Section:
+    for section in SECTIONS:
+        if section.slug == slug:
+            return section
+    raise KeyError(slug)
+
+
+def types_of(section: str) -> tuple[ArticleType, ...]:
+    """The article types a listing section shows, in catalog order."""
+    return tuple(t for t in ARTICLE_TYPES if t.section == section)
+
+
+def template_globals() -> dict[str, object]:
+    """The catalog as templates see it, the global `catalog`: catalog.software, catalog.sections.kb, ..."""
+    return {"catalog": SimpleNamespace(products=PRODUCTS, software=SOFTWARE, article_types=ARTICLE_TYPES,
+                                       sections=SimpleNamespace(**{s.slug: s for s in SECTIONS}))}

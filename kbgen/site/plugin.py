@@ -1,16 +1,14 @@
 """The MkDocs plugin: a thin adapter between MkDocs' build events and kbgen's modules.
 
-Everything MkDocs-specific lives here and in theme/, so moving to a successor
-of MkDocs means rewriting this file, not the content model, the forms or the index.
+Everything MkDocs-specific lives here and in kbgen/theme/, so moving to a successor
+of MkDocs means rewriting this file, not the content model, the forms, the index, the
+menus' rules (kbgen/site/nav.py) or the escaping of writers' text (kbgen/site/writer_text.py).
 """
 from __future__ import annotations
 
-import html
 import logging
 import os
 from pathlib import Path
-
-from markupsafe import Markup, escape
 
 from mkdocs.config import base
 from mkdocs.config import config_options as c
@@ -18,24 +16,30 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 
-from kbgen.site.catalog import ARTICLE_TYPES, PRODUCTS
-from kbgen.site.csp import POLICY_FILE, BuiltPolicy, api_origin_of, inline_scripts, source_hash
-from kbgen.site.pages.account import account_pages
+from kbgen.forms import FormDefinitionError, load_catalog
+from kbgen.search.indexer import IndexBuilder, PageRecord, update_pages
+from kbgen.settings import Settings, default_index_dir
+from kbgen.site.catalog import template_globals
 from kbgen.site.check import ContentRules, check_articles, located
 from kbgen.site.content import Article, parse_article
-from kbgen.site.pages.support import support_pages
-from kbgen.forms import FormDefinitionError, load_catalog
+from kbgen.site.csp import POLICY_FILE, BuiltPolicy, api_origin_of, inline_scripts, source_hash
 from kbgen.site.generated import GeneratedPage
-from kbgen.site.pages.listing import Entry, contact_footer, portal_pages
+from kbgen.site.nav import portal_nav
+from kbgen.site.pages.account import account_pages
+from kbgen.site.pages.article import article_facts, contact_footer
+from kbgen.site.pages.listing import Entry, portal_pages
 from kbgen.site.pages.requests import request_pages
-from kbgen.search.indexer import IndexBuilder, PageRecord, update_pages
 from kbgen.site.pages.search import search_page
-from kbgen.settings import default_index_dir
+from kbgen.site.pages.support import support_pages
+from kbgen.site.writer_text import escape_nav_titles, escape_page, title_text
 from kbgen.templates import THEME_DIR
 
 log = logging.getLogger("mkdocs.plugins.kbgen")
 
 SYNONYMS_FILE = "synonyms.yml"
+# Theme folders of templates that kbgen renders itself (kbgen/templates.py): MkDocs would publish
+# every non-.html file of a theme dir (an email's .txt part), so on_files leaves them out.
+PRIVATE_THEME_DIRS = ("mail/",)
 
 
 class _PluginConfig(base.Config):
@@ -82,6 +86,8 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
 
     def on_files(self, files: Files, *, config) -> Files:
         docs_dir = Path(config.docs_dir)
+        for file in [f for f in files if _private_theme_file(f)]:
+            files.remove(file)
         self.articles.clear()
         for file in files.documentation_pages():
             self.articles[file.src_uri] = _parsed(file, self.rules.required)
@@ -117,7 +123,8 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
         pages = list(portal_pages(entries, existing))
         if self.forms_dir.is_dir():
             try:
-                pages += support_pages(load_catalog(self.forms_dir))
+                # The limits the service enforces, read from the same KBGEN_* settings it reads.
+                pages += support_pages(load_catalog(self.forms_dir), Settings.from_env(self.project_dir))
             except FormDefinitionError as exc:
                 raise PluginError("Ticket forms are invalid:\n" + "\n".join(exc.problems)) from None
         pages += account_pages()
@@ -128,7 +135,7 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
 
     def on_nav(self, nav, *, config, files):
         """Portal names for the tabs and sections; kbgen's utility pages stay out of the menus."""
-        nav.items = _portal_nav(nav.items, self.generated)
+        nav.items = portal_nav(nav.items, {src for src, page in self.generated.items() if not page.in_nav})
         self.nav = nav
         return nav
 
@@ -164,7 +171,7 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
 
     def _index(self, page, article: Article, html: str) -> None:
         tags = article.meta.get("tags") or []
-        record = PageRecord(url=page.url, path=article.path, title=_title_text(page) or article.title, html=html,
+        record = PageRecord(url=page.url, path=article.path, title=title_text(page) or article.title, html=html,
                             product=article.product, type=article.type,
                             tags=[str(t) for t in tags] if isinstance(tags, list) else [],
                             summary=str(article.meta.get("summary") or ""))
@@ -174,24 +181,17 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
             self.changed.append(record)
 
     def on_env(self, env, *, config, files):
-        """Every writer's text becomes escaped text before the first template renders.
-
-        MkDocs renders templates without autoescape, and Material prints titles, section names
-        and front matter values as they are; escaping them here (as Markup, so a template's own
-        `| e` leaves them alone) keeps a title like `<img onerror=...>` from becoming markup
-        anywhere it shows: the nav of every page, the tabs, the <title>, the heading."""
+        """The catalog for the theme's templates; every writer's text escaped before the first one renders."""
+        env.globals.update(template_globals())
         for file in files.documentation_pages():
             if file.page is not None:
-                _escape_page(file.page)
-        for item in _nav_items(self.nav.items if self.nav is not None else []):
-            if not getattr(item, "is_page", False) and isinstance(item.title, str) \
-                    and not isinstance(item.title, Markup):
-                item.title = escape(item.title)  # a section's folder name, a nav config entry or .pages
+                escape_page(file.page)
+        escape_nav_titles(self.nav.items if self.nav is not None else [])
         return env
 
     def on_page_context(self, context, *, page, config, nav):
         article = self.articles.get(page.file.src_uri)
-        context["kbgen_article"] = _article_facts(article) if article is not None else None
+        context["kbgen_article"] = article_facts(article) if article is not None else None
         return context
 
     def on_post_page(self, output: str, *, page, config) -> str:
@@ -233,117 +233,9 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
             self.indexer = None
 
 
-# Order of the portal's tabs, then of sections inside them; other folders keep MkDocs' order after these.
-_TAB_ORDER = ("index.md", "kb", "wiki", "license", "support", "requests")
-_SECTION_ORDER = (*(p.slug for p in PRODUCTS), *(t.slug for t in ARTICLE_TYPES), "technical")
-_SECTION_TITLES = {"kb": "Knowledge Base", "wiki": "Advanced Wiki", "technical": "Technical resources",
-                   "support": "Contact us", "requests": "My requests",
-                   **{p.slug: p.name for p in PRODUCTS}, **{t.slug: t.label for t in ARTICLE_TYPES}}
-
-
-def _folder(item) -> str | None:
-    """The docs folder a nav section stands for (MkDocs titles it from the folder name)."""
-    page = next((p for p in _pages(item)), None)
-    if page is None:
-        return None
-    parts = page.file.src_uri.split("/")
-    depth = 0
-    parent = item.parent
-    while parent is not None:
-        depth, parent = depth + 1, parent.parent
-    return parts[depth] if len(parts) > depth + 1 else None
-
-
-def _pages(item):
-    if getattr(item, "is_page", False):
-        yield item
-    for child in getattr(item, "children", None) or []:
-        yield from _pages(child)
-
-
-def _portal_nav(items: list, generated: dict, top: bool = True) -> list:
-    kept = []
-    for item in items:
-        if getattr(item, "is_page", False) and item.file.src_uri in generated \
-                and not generated[item.file.src_uri].in_nav:
-            continue
-        if getattr(item, "is_section", False):
-            item.children = _portal_nav(item.children, generated, top=False)
-            if not item.children:
-                continue
-            folder = _folder(item)
-            if folder in _SECTION_TITLES:
-                item.title = _SECTION_TITLES[folder]
-        kept.append(item)
-
-    order = _TAB_ORDER if top else _SECTION_ORDER
-
-    def rank(item) -> int:
-        if getattr(item, "is_page", False):
-            key = item.file.src_uri if top else item.file.src_uri.rstrip("/").split("/")[-1]
-            if not top and key == "index.md":
-                return -1  # a section's own page comes first
-        else:
-            key = _folder(item)
-        return order.index(key) if key in order else len(order)
-
-    return sorted(kept, key=rank)
-
-
-def _title_text(page) -> str | None:
-    """A page's title as plain text, whichever of MkDocs' sources it comes from."""
-    title = page.title
-    if title is None or isinstance(title, Markup):
-        return None if title is None else title.unescape()
-    if "title" in vars(page) or "title" in (page.meta or {}):
-        return str(title)  # nav config, a plugin or front matter: written as text
-    if page._title_from_render:
-        return html.unescape(page._title_from_render)  # the rendered <h1>: tags stripped, entities kept
-    return str(title)  # the file name, or "Home"
-
-
-def _writer_text(value):
-    """Front matter as the theme may print it: strings escaped, lists and mappings through."""
-    if isinstance(value, str) and not isinstance(value, Markup):
-        return escape(value)
-    if isinstance(value, list):
-        return [_writer_text(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _writer_text(v) for k, v in value.items()}
-    return value
-
-
-def _escape_page(page) -> None:
-    title = _title_text(page)
-    if page.meta:
-        page.meta.update({key: _writer_text(value) for key, value in page.meta.items()})
-    if title is not None:
-        page.title = escape(title)
-    for anchor in _anchors(page.toc or []):
-        if not isinstance(anchor.title, Markup):
-            anchor.title = escape(html.unescape(anchor.title or ""))  # Markdown's heading text: entities kept
-
-
-def _nav_items(items):
-    for item in items:
-        yield item
-        yield from _nav_items(getattr(item, "children", None) or [])
-
-
-def _anchors(toc):
-    for anchor in toc:
-        yield anchor
-        yield from _anchors(anchor.children)
-
-
-def _article_facts(article: Article) -> dict | None:
-    """What the article header shows, from the catalog's names rather than the front matter's spelling."""
-    product = next((p.name for p in PRODUCTS if p.slug == article.product), None)
-    kind = next((t.label for t in ARTICLE_TYPES if t.slug == article.type), None)
-    if not (product and kind):
-        return None
-    updated = article.meta.get("updated")
-    return {"product": product, "type": kind, "updated": updated if hasattr(updated, "strftime") else None}
+def _private_theme_file(file: File) -> bool:
+    src = file.abs_src_path
+    return src is not None and any(Path(src).is_relative_to(THEME_DIR / d) for d in PRIVATE_THEME_DIRS)
 
 
 # Parsed front matter by source file, kept across the rebuilds of one `kbgen preview`

@@ -5,7 +5,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from kbgen.site.catalog import find_product, find_type
+from kbgen.site.catalog import find_product, find_type, section_by_slug, type_by_slug
 from kbgen.site.content import FIELDS
 
 
@@ -14,13 +14,12 @@ class ScaffoldError(Exception):
 
 
 def article_folder(product_slug: str, type_slug: str) -> Path:
-    if type_slug in ("how-to", "troubleshooting"):
-        return Path("kb") / product_slug / type_slug
-    if type_slug == "installation":
-        return Path("wiki") / "installation"
-    if type_slug == "reference":
-        return Path("wiki") / "technical"
-    return Path("license")
+    """Where the catalog says an article of this type lives: kb/xcally/how-to, wiki/technical, license."""
+    kind = type_by_slug(type_slug)
+    folder = Path(kind.section)
+    if section_by_slug(kind.section).per_product:
+        folder /= product_slug
+    return folder / kind.folder if kind.folder else folder
 
 
 def slugify(title: str) -> str:

@@ -1,31 +1,19 @@
-"""The full results page (/search/?q=): a static shell that kbgen-search.js fills from /api/search."""
+"""The full results page (/search/?q=): a static shell that kbgen-search.js fills from /api/search.
+
+The markup is kbgen/theme/pages/search.html.
+"""
 from __future__ import annotations
 
-from html import escape
-
+from kbgen.site.catalog import section_by_slug
 from kbgen.site.generated import GeneratedPage
+from kbgen.templates import render
 
 SRC_URI = "search/index.md"
 
 
-def render(base: str) -> str:
-    root = escape(base)
-    return f"""<div class="kbgen-results" data-kbgen-results data-kbgen-root="{root}">
-  <form class="kbgen-search kbgen-search--page" data-kbgen-search action="{root}search/" method="get" role="search">
-    <label for="kbgen-page-q" class="kbgen-visually-hidden">Search the support portal</label>
-    <input id="kbgen-page-q" name="q" type="search" autocomplete="off" spellcheck="false" maxlength="500"
-           placeholder="Describe your problem, e.g. one-way audio on calls" aria-label="Search the support portal">
-    <button type="submit">Search</button>
-  </form>
-  <div class="kbgen-results__filters" data-kbgen-filters></div>
-  <p class="kbgen-results__status" role="status" aria-live="polite" data-kbgen-status></p>
-  <ol class="kbgen-results__list" data-kbgen-list></ol>
-  <nav class="kbgen-results__pager" aria-label="Result pages" data-kbgen-pager></nav>
-  <noscript><p class="kbgen-results__status">Search results need JavaScript. You can browse the
-    <a href="{root}kb/">Knowledge Base</a> or <a href="{root}support/">contact us</a>.</p></noscript>
-</div>
-"""
+def render_page(base: str) -> str:
+    return render("pages/search.html", root=base, kb=section_by_slug("kb"))
 
 
 def search_page() -> GeneratedPage:
-    return GeneratedPage(SRC_URI, "Search", render, hide=("toc", "navigation"), in_nav=False)
+    return GeneratedPage(SRC_URI, "Search", render_page, hide=("toc", "navigation"), in_nav=False)
