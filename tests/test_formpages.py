@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from kbgen.forms import PRIORITIES, PRIORITY_RULE, load_catalog
+from kbgen.settings import Settings
 from kbgen.site.catalog import PRODUCTS
 from kbgen.site.pages.support import SUGGESTIONS_TITLE, support_pages
-from kbgen.forms import PRIORITIES, PRIORITY_RULE, load_catalog
+
+from conftest import copy_project, run_kbgen
 
 REPO = Path(__file__).resolve().parent.parent
 VOID = {"input", "br", "hr", "img", "meta", "link", "source", "wbr", "area", "base", "col", "embed", "track"}
@@ -75,9 +78,19 @@ def catalog():
     return load_catalog(REPO / "forms")
 
 
+def default_settings(folder: Path) -> Settings:
+    """The settings of a service started with no KBGEN_* variable (a secret given, so nothing is written)."""
+    return Settings.from_env(folder, env={"KBGEN_SECRET_KEY": "test-secret"})
+
+
 @pytest.fixture(scope="module")
-def pages(catalog):
-    return {p.src_uri: p for p in support_pages(catalog)}
+def settings(tmp_path_factory):
+    return default_settings(tmp_path_factory.mktemp("project"))
+
+
+@pytest.fixture(scope="module")
+def pages(catalog, settings):
+    return {p.src_uri: p for p in support_pages(catalog, settings)}
 
 
 def render(pages, src_uri: str) -> str:
@@ -222,19 +235,38 @@ def test_xcally_form_shows_the_server_access_panel_and_asks_for_consent(pages, c
     assert "required" in always.attrs
 
 
-def test_attachment_limits_are_shown(pages):
+def test_attachment_limits_are_shown(pages, settings):
     tree = parse(render(pages, "support/xcally/technical-issue/index.md"))
     [files] = tree.find_all("input", name="files.logs")
     assert files.attrs["type"] == "file" and "multiple" in files.attrs
     assert files.attrs["accept"] == ".log,.txt,.gz,.zip,.png,.jpg,.jpeg,.pdf"
+    assert settings.max_attachment_bytes == 10 * 1024 * 1024  # the default the page shows below
     assert files.attrs["data-max-files"] == "3" and files.attrs["data-max-bytes"] == str(10 * 1024 * 1024)
     [help_text] = tree.find_all(id="kbf-logs-help")
     assert "Up to 3 files, 10 MB each. Allowed: .log, .txt" in help_text.all_text()
 
 
-def test_attachment_size_shown_follows_the_service_limit(catalog):
-    pages = {p.src_uri: p for p in support_pages(catalog, max_attachment_bytes=2 * 1024 * 1024)}
-    assert "Up to 3 files, 2 MB each." in render(pages, "support/xcally/technical-issue/index.md")
+def test_attachment_size_shown_follows_the_service_limit(tmp_path):
+    """`kbgen build` with the service's KBGEN_MAX_ATTACHMENT_BYTES / KBGEN_MAX_ATTACHMENTS shows those limits."""
+    project = copy_project(tmp_path / "portal")
+    env = {"KBGEN_MAX_ATTACHMENT_BYTES": str(2 * 1024 * 1024), "KBGEN_MAX_ATTACHMENTS": "2",
+           "KBGEN_INDEX_DIR": str(tmp_path / "index")}
+    result = run_kbgen("build", cwd=project, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    tree = parse_page((project / "site" / "support" / "xcally" / "technical-issue" / "index.html").read_text())
+    [files] = tree.find_all("input", name="files.logs")
+    assert files.attrs["data-max-bytes"] == str(2 * 1024 * 1024)
+    # The form allows 3 files, the service 2 per request: the page promises what the service takes.
+    assert files.attrs["data-max-files"] == "2"
+    [help_text] = tree.find_all(id="kbf-logs-help")
+    assert "Up to 2 files, 2 MB each." in help_text.all_text()
+
+
+def parse_page(html: str) -> Node:
+    """The body of a built page (MkDocs' shell around it is not well formed for TreeBuilder's strict check)."""
+    start = html.index('<nav class="kbgen-breadcrumb"')
+    end = html.index("</form>", start) + len("</form>")
+    return parse(html[start:end])
 
 
 def test_summary_has_the_article_suggestions_box_hidden_until_the_service_answers(pages):
@@ -286,11 +318,12 @@ def test_everything_from_yaml_is_escaped(tmp_path):
               logs: {{type: attachments, label: '{evil}', help: '{attr}'}}
         """))
     catalog = load_catalog(forms)
-    for page in support_pages(catalog):
+    settings = default_settings(tmp_path)
+    for page in support_pages(catalog, settings):
         html = page.render("../")
         assert "<script" not in html and "<img" not in html, page.src_uri
         parse(html)  # still well formed: nothing broke out of an attribute
-    form_html = support_pages(catalog)[-1].render("../")
+    form_html = support_pages(catalog, settings)[-1].render("../")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in form_html
     tree = parse(form_html)
     [summary] = tree.find_all("input", name="fields.summary")

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from kbgen.site.pages.support import support_pages
 from kbgen.forms import load_catalog
+from kbgen.settings import Settings
+from kbgen.site.pages.support import support_pages
 
 from conftest import free_port
 
@@ -44,7 +45,8 @@ def site(tmp_path_factory):
     """A static site folder served on a loopback port; tests add pages to it."""
     root = tmp_path_factory.mktemp("site")
     shutil.copytree(REPO / "kbgen" / "theme" / "assets", root / "assets")
-    pages = {p.src_uri: p for p in support_pages(load_catalog(REPO / "forms"))}
+    settings = Settings.from_env(root, env={"KBGEN_SECRET_KEY": "test-secret"})  # the service's defaults
+    pages = {p.src_uri: p for p in support_pages(load_catalog(REPO / "forms"), settings)}
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

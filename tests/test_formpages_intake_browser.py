@@ -34,7 +34,7 @@ def portal(tmp_path_factory):
     settings = Settings(project_dir=root, site_dir=root / "site", index_dir=root / "index", data_dir=root / "data",
                         forms_dir=REPO / "forms", content_dir=root / "content",
                         database_url=f"sqlite:///{root / 'kbgen.db'}", secret_key="test-secret")
-    [page] = [p for p in support_pages(load_catalog(settings.forms_dir)) if p.src_uri == FORM + "index.md"]
+    [page] = [p for p in support_pages(load_catalog(settings.forms_dir), settings) if p.src_uri == FORM + "index.md"]
     (settings.site_dir / FORM).mkdir(parents=True)
     (settings.site_dir / FORM / "index.html").write_text(SHELL.format(body=page.render("../../../")))
     shutil.copytree(REPO / "kbgen" / "theme" / "assets", settings.site_dir / "assets")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from kbgen.site.catalog import PRODUCTS, SOFTWARE
-from kbgen.forms import (PRIORITIES, PRIORITY_RULE, FormDefinitionError, SubmissionInvalid, body_from_form,
-                         check_forms, load_catalog)
+from kbgen.forms import (PRIORITIES, PRIORITY_RULE, SUMMARY_MAX_LENGTH, FormDefinitionError, SubmissionInvalid,
+                         body_from_form, check_forms, load_catalog)
 
 REPO = Path(__file__).resolve().parent.parent
 FORMS = REPO / "forms"
@@ -140,7 +140,7 @@ def test_every_request_type_has_a_summary_and_a_description(real):
     for form in real.forms.values():
         for rtype in form.request_types.values():
             summary, description = rtype.fields["summary"], rtype.fields["description"]
-            assert summary.type == "text" and summary.required and summary.max_length <= 200
+            assert summary.type == "text" and summary.required and summary.max_length <= SUMMARY_MAX_LENGTH
             assert description.type == "textarea"
 
 
@@ -274,7 +274,7 @@ def test_definition_errors_name_file_line_field_and_fix(tmp_path, fields, expect
     ("request_types:\n  bug-report:\n    title: Bug\n    description: D\n    fields:\n"
      "      summary: {type: text, label: S, required: true, max_length: 500}\n"
      "      description: {type: textarea, label: D}\n",
-     r"fields\.summary: must be a required text field with max_length 200 or less"),
+     rf"fields\.summary: must be a required text field with max_length {SUMMARY_MAX_LENGTH} or less"),
     ("request_types:\n  bug-report:\n    title: Bug\n    description: D\n    fields:\n"
      "      summary: {type: text, label: S, required: true}\n"
      "      description: {type: text, label: D}\n",
