@@ -525,3 +525,47 @@ def test_json_schema_for_every_real_product(real):
     for slug, form in real.forms.items():
         schema = real.json_schema(slug)
         assert [v["properties"]["request_type"]["const"] for v in schema["oneOf"]] == list(form.request_types)
+
+
+# --------------------------------------------------------------------------- facts shared with other modules
+
+
+def test_the_summary_limit_is_the_ticket_column(tmp_path):
+    """One limit: the column holds it, a summary without max_length gets it, the API schema says it,
+    and `kbgen check` refuses a form that would accept longer summaries than a ticket stores."""
+    from kbgen.tickets import Ticket
+
+    assert Ticket.__table__.c.summary.type.length == SUMMARY_MAX_LENGTH
+    forms = write_forms(tmp_path, {"xcally.yml": minimal()})  # its summary gives no max_length
+    catalog = load_catalog(forms)
+    assert catalog.request_type("xcally", "bug-report").fields["summary"].max_length == SUMMARY_MAX_LENGTH
+    schema = catalog.json_schema("xcally")["oneOf"][0]["properties"]["fields"]["properties"]["summary"]
+    assert schema["maxLength"] == SUMMARY_MAX_LENGTH
+    too_long = minimal().replace("required: true}", f"required: true, max_length: {SUMMARY_MAX_LENGTH + 1}}}")
+    assert any("fields.summary: must be a required text field" in p
+               for p in problems_for(tmp_path / "long", {"xcally.yml": too_long}))
+
+
+@pytest.mark.parametrize("address, ok", [
+    ("ada@example.com", True), ("o'brien+tickets@mail.example.co.uk", True), ("ann@localhost", True),
+    ("ada@", False), ("@example.com", False), ("ada@exa mple.com", False), ("ada@@example.com", False),
+    ("jörg@example.com", False), ("ada@-example.com", False), ("a@" + "b" * 250 + ".com", False),
+])
+def test_forms_and_accounts_accept_the_same_email_addresses(sample, address, ok):
+    """One check (kbgen/mail/addresses.py), the one browsers apply to <input type=email>."""
+    from kbgen.accounts import AccountError, normalize_email
+
+    form_ok = "fields.contact" not in errors_or_none(sample, good(contact=address))
+    try:
+        account_ok = normalize_email(address) == address.lower()
+    except AccountError:
+        account_ok = False
+    assert (form_ok, account_ok) == (ok, ok)
+
+
+def errors_or_none(catalog, body) -> dict[str, str]:
+    try:
+        catalog.validate(body)
+    except SubmissionInvalid as exc:
+        return {e.field: e.message for e in exc.errors}
+    return {}

@@ -5,7 +5,6 @@ Plain functions over a SQLAlchemy session (`db`); the caller owns the transactio
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -15,13 +14,14 @@ from kbgen.accounts.models import MAX_EMAIL, MAX_NAME, AccountError, LoginSessio
 from kbgen.accounts.passwords import hash_password, password_matches, rehashed
 from kbgen.accounts.roles import ROLES, role_of
 from kbgen.db import utcnow
+from kbgen.mail.addresses import EMAIL_RE, is_email_address
 
-_EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+$")
+_EMAIL = EMAIL_RE  # the one email check is kbgen/mail/addresses.py; the old name stays for importers
 
 
 def normalize_email(email: str) -> str:
     value = (email or "").strip().lower()
-    if not value or len(value) > MAX_EMAIL or not _EMAIL.match(value):
+    if not value or len(value) > MAX_EMAIL or not is_email_address(value):
         raise AccountError(f"email: {email!r} is not an email address like name@example.com")
     return value
 

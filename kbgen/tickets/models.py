@@ -11,9 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kbgen.accounts import Organization, User
 from kbgen.db import Base, utcnow
+from kbgen.forms.fields import SUMMARY_MAX_LENGTH as MAX_SUMMARY  # one limit: forms cap summaries at it
 from kbgen.tickets import keys, workflow
 
-MAX_SUMMARY = 255
 MAX_FILENAME = 200
 
 # Timeline entry kinds
