@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, serve_with_customer
+from kbgen.facts import built_assets
 from kbgen.site.pages.account import account_pages
 from kbgen.web.app import create_app
 from kbgen.settings import Settings
@@ -25,6 +26,7 @@ SHELL = """<!doctype html>
 <link rel="stylesheet" href="{root}assets/kbgen-account.css"></head>
 <body><header><div class="kbgen-account" data-kbgen-account></div></header>
 <main><h1>{title}</h1>{body}</main>
+<script src="{root}assets/kbgen-facts.js" defer></script><script src="{root}assets/kbgen-core.js" defer></script>
 <script src="{root}assets/kbgen-account.js" defer></script></body></html>
 """
 
@@ -40,8 +42,10 @@ def write_site(site: Path) -> None:
         (site / path).parent.mkdir(parents=True, exist_ok=True)
         (site / path).write_text(SHELL.format(title=title, root=root, body=body))
     (site / "assets").mkdir()
-    for name in ("kbgen-account.js", "kbgen-account.css"):
+    for name in ("kbgen-core.js", "kbgen-account.js", "kbgen-account.css"):
         shutil.copy(REPO / "kbgen" / "theme" / "assets" / name, site / "assets" / name)
+    for path, text in built_assets().items():  # as the build writes them
+        (site / path).write_text(text)
 
 
 @pytest.fixture(scope="module")

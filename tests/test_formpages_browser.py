@@ -17,6 +17,7 @@ import pytest
 
 from kbgen.forms import load_catalog
 from kbgen.settings import Settings
+from kbgen.facts import built_assets
 from kbgen.site.pages.support import support_pages
 
 from conftest import free_port
@@ -31,6 +32,7 @@ PAGE = """<!doctype html>
 <meta name="kbgen-root" content="../../../"><meta name="kbgen-api" content="{api}">
 <link rel="stylesheet" href="../../../assets/kbgen-forms.css"></head>
 <body><article class="md-typeset">{body}</article>
+<script src="../../../assets/kbgen-facts.js" defer></script><script src="../../../assets/kbgen-core.js" defer></script>
 <script src="../../../assets/kbgen-forms.js" defer></script></body></html>
 """
 
@@ -45,6 +47,8 @@ def site(tmp_path_factory):
     """A static site folder served on a loopback port; tests add pages to it."""
     root = tmp_path_factory.mktemp("site")
     shutil.copytree(REPO / "kbgen" / "theme" / "assets", root / "assets")
+    for path, text in built_assets().items():  # as the build writes them
+        (root / path).write_text(text)
     settings = Settings.from_env(root, env={"KBGEN_SECRET_KEY": "test-secret"})  # the service's defaults
     pages = {p.src_uri: p for p in support_pages(load_catalog(REPO / "forms"), settings)}
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root)))

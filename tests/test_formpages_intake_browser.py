@@ -10,6 +10,7 @@ import shutil
 import pytest
 
 from conftest import REPO, serve_with_customer
+from kbgen.facts import built_assets
 from kbgen.web.app import create_app
 from kbgen.site.pages.support import support_pages
 from kbgen.forms import load_catalog
@@ -24,6 +25,7 @@ SHELL = """<!doctype html>
 <meta name="kbgen-root" content="../../../"><meta name="kbgen-api" content="">
 <link rel="stylesheet" href="../../../assets/kbgen-forms.css"></head>
 <body><main class="md-typeset">{body}</main>
+<script src="../../../assets/kbgen-facts.js" defer></script><script src="../../../assets/kbgen-core.js" defer></script>
 <script src="../../../assets/kbgen-forms.js" defer></script></body></html>
 """
 
@@ -38,6 +40,8 @@ def portal(tmp_path_factory):
     (settings.site_dir / FORM).mkdir(parents=True)
     (settings.site_dir / FORM / "index.html").write_text(SHELL.format(body=page.render("../../../")))
     shutil.copytree(REPO / "kbgen" / "theme" / "assets", settings.site_dir / "assets")
+    for path, text in built_assets().items():  # as the build writes them
+        (settings.site_dir / path).write_text(text)
     with serve_with_customer(create_app(settings), "Acme Telecom", "ann@acme.example", PASSWORD, "Ann Example") as server:
         yield server
 

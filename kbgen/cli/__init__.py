@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from kbgen import __version__
+from kbgen.site.catalog import ARTICLE_TYPES, PRODUCTS  # the help lists them
 
 
 @click.group()
@@ -83,8 +84,8 @@ def preview(config_file: Path | None, dev_addr: str) -> None:
 
 @cli.command()
 @click.argument("title")
-@click.option("--product", required=True, help="XCALLY, XPLANY, WitiOp, Vidaoo or license.")
-@click.option("--type", "type_", required=True, help="how-to, troubleshooting, installation, reference or license.")
+@click.option("--product", required=True, help=", ".join(p.name for p in PRODUCTS) + ".")
+@click.option("--type", "type_", required=True, help=", ".join(t.slug for t in ARTICLE_TYPES) + ".")
 @click.option("--summary", default="", help="One sentence shown in lists and search results.")
 @click.option("--content-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("content"),
               show_default=True)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Iterator
 import click
 
 from kbgen.cli.database import opened, settings as project_settings
-from kbgen.tickets import workflow
+from kbgen.tickets import SORTS, TicketFilter, workflow
 from kbgen.settings import Settings
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def tickets_group() -> None:
 @click.option("--org", "organization", help="Only this organization's requests (its name).")
 @click.option("--requester", help="Only this person's requests (their email).")
 @click.option("-q", "--search", default="", help="Text in the key or the summary.")
-@click.option("--sort", default="-created", show_default=True, help="created, updated, key, status, priority; '-' descending.")
+@click.option("--sort", default=TicketFilter.sort, show_default=True, help=", ".join(SORTS) + "; '-' descending.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100))
 @click.option("--page", default=1, show_default=True, type=click.IntRange(1))
 def list_command(statuses, products, priorities, organization, requester, search, sort, limit, page) -> None:

@@ -15,17 +15,18 @@ class Status:
     slug: str
     name: str  # what customers and agents see, and what the database stores
     meaning: str
+    tone: str  # its colour family on status chips (kbgen-requests.css: --kbgen-tone-<tone>-bg/-fg)
 
 
 STATUSES: tuple[Status, ...] = (
-    Status("waiting-for-support", "Waiting for Support", "Created, pending on the support team."),
-    Status("in-progress", "In progress", "The support team is handling it."),
-    Status("waiting-for-customer", "Waiting for customer", "The support team waits for the customer's feedback."),
-    Status("escalated", "Escalated", "Escalated to 3rd level support, e.g. bug fixing."),
-    Status("under-investigation", "Under Investigation", "Needs further investigation by specialists."),
-    Status("under-development", "Under Development", "The development team is working on it."),
-    Status("resolved", "Resolved", "Resolved by the support team."),
-    Status("closed", "Closed", "The customer confirmed the fix; no more action."),
+    Status("waiting-for-support", "Waiting for Support", "Created, pending on the support team.", "support"),
+    Status("in-progress", "In progress", "The support team is handling it.", "working"),
+    Status("waiting-for-customer", "Waiting for customer", "The support team waits for the customer's feedback.", "customer"),
+    Status("escalated", "Escalated", "Escalated to 3rd level support, e.g. bug fixing.", "specialists"),
+    Status("under-investigation", "Under Investigation", "Needs further investigation by specialists.", "specialists"),
+    Status("under-development", "Under Development", "The development team is working on it.", "specialists"),
+    Status("resolved", "Resolved", "Resolved by the support team.", "resolved"),
+    Status("closed", "Closed", "The customer confirmed the fix; no more action.", "closed"),
 )
 
 _BY_SLUG = {s.slug: s for s in STATUSES}

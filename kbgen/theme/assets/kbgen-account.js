@@ -9,36 +9,20 @@
 (function () {
   "use strict";
 
-  function meta(name) {
-    var tag = document.querySelector('meta[name="' + name + '"]');
-    return tag ? tag.getAttribute("content") || "" : "";
-  }
-
-  var root = meta("kbgen-root") || "./";
-  var api = meta("kbgen-api").replace(/\/+$/, "");
-  // Cookies go to another origin only when the site names one (it then answers with CORS).
-  var credentials = api ? "include" : "same-origin";
+  var core = window.kbgen;  // kbgen-core.js
+  var el = core.el;
+  var root = core.root();
   var mePromise = null;
 
-  function apiUrl(path) {
-    return api + path;
-  }
-
-  // The same rule as the service's safe_next: a path on this site, nothing that could leave it.
-  function safeNext(value) {
-    if (typeof value !== "string" || value.length > 2000 || value.charAt(0) !== "/") return "";
-    if (value.charAt(1) === "/" || value.indexOf("\\") !== -1 || /[\u0000-\u001f\u007f]/.test(value)) return "";
-    return value;
-  }
-
-  function pagePath(relative) {
-    return new URL(root + relative, location.href).pathname;
+  function pagePath(name) {
+    return new URL(root + core.page(name), location.href).pathname;
   }
 
   function me() {
     if (!mePromise) {
-      mePromise = fetch(apiUrl("/api/me"), {
-        credentials: credentials, cache: "no-store", headers: { Accept: "application/json" }
+      var url = core.apiUrl("/api/me");
+      mePromise = fetch(url, {
+        credentials: core.credentials(url), cache: "no-store", headers: { Accept: "application/json" }
       }).then(function (response) {
         if (response.status === 200) return response.json();
         if (response.status === 401) return null;
@@ -48,37 +32,31 @@
     return mePromise;
   }
 
-  function element(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text) node.textContent = text;  // never innerHTML: names come from people
-    return node;
-  }
-
   function signOut(account) {
-    return fetch(apiUrl("/api/session"), {
-      method: "DELETE", credentials: credentials,
+    var url = core.apiUrl("/api/session");
+    return fetch(url, {
+      method: "DELETE", credentials: core.credentials(url),
       headers: { "X-CSRF-Token": account ? account.csrf_token : "" }
     });
   }
 
   function renderMenu(container, account) {
     container.textContent = "";
-    var onAccountPage = [pagePath("login/"), pagePath("logout/")].indexOf(location.pathname) !== -1;
+    var onAccountPage = [pagePath("sign_in"), pagePath("sign_out")].indexOf(location.pathname) !== -1;
     if (!account) {
-      var signIn = element("a", "kbgen-account__signin", "Sign in");
+      var signIn = el("a", "kbgen-account__signin", "Sign in");
       var here = location.pathname + location.search + location.hash;
-      signIn.href = root + "login/" + (onAccountPage ? "" : "?next=" + encodeURIComponent(here));
+      signIn.href = root + core.signInPage(onAccountPage ? "" : here);
       container.appendChild(signIn);
       return;
     }
-    var who = element("span", "kbgen-account__who");
-    who.appendChild(element("span", "kbgen-account__name", account.user.name || account.user.email));
-    who.appendChild(element("span", "kbgen-account__org", account.organization.name));
+    var who = el("span", "kbgen-account__who");
+    who.appendChild(el("span", "kbgen-account__name", account.user.name || account.user.email));
+    who.appendChild(el("span", "kbgen-account__org", account.organization.name));
     who.title = account.user.email;
-    var requests = element("a", "kbgen-account__requests", "Requests");
-    requests.href = root + "requests/";
-    var out = element("button", "kbgen-account__signout", "Sign out");
+    var requests = el("a", "kbgen-account__requests", "Requests");
+    requests.href = root + core.page("requests");
+    var out = el("button", "kbgen-account__signout", "Sign out");
     out.type = "button";
     out.addEventListener("click", function () {
       out.disabled = true;
@@ -86,7 +64,7 @@
         if (!response.ok) throw new Error("DELETE /api/session answered " + response.status);
         location.reload();
       }).catch(function () {
-        location.assign(root + "logout/");  // the page's plain form still works
+        location.assign(root + core.page("sign_out"));  // the page's plain form still works
       });
     });
     container.appendChild(who);
@@ -105,15 +83,16 @@
   }
 
   function setupLogin(form) {
-    var next = safeNext(new URLSearchParams(location.search).get("next") || "");
+    var next = core.safeNext(new URLSearchParams(location.search).get("next") || "");
+    var session = core.apiUrl("/api/session");
     form.elements.next.value = next;
-    if (api) form.action = apiUrl("/api/session");
+    if (core.meta("kbgen-api")) form.action = session;
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var button = form.querySelector('button[type="submit"]');
       button.disabled = true;
-      fetch(apiUrl("/api/session"), {
-        method: "POST", credentials: credentials,
+      fetch(session, {
+        method: "POST", credentials: core.credentials(session),
         headers: { "Content-Type": "application/json", Accept: "application/json" },
         body: JSON.stringify({ email: form.elements.email.value, password: form.elements.password.value })
       }).then(function (response) {
@@ -135,7 +114,7 @@
   }
 
   function setupLogout(form) {
-    if (api) form.action = apiUrl("/api/session/logout");
+    if (core.meta("kbgen-api")) form.action = core.apiUrl("/api/session/logout");
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       me().then(signOut).then(function () {
@@ -160,9 +139,5 @@
   }
 
   window.kbgenAccount = { me: me, signOut: function () { return me().then(signOut); } };
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
-  } else {
-    start();
-  }
+  core.ready(start);
 })();

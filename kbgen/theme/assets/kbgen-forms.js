@@ -1,4 +1,4 @@
-/* kbgen ticket forms (pages made by kbgen/formpages.py).
+/* kbgen ticket forms (pages made by kbgen/site/pages/support.py).
  *
  * The forms work without this script: they post multipart to the intake and
  * every field is shown. This adds: fields that show only when they apply,
@@ -12,31 +12,8 @@
   var SUGGEST_DELAY_MS = 350;
   var SUGGEST_MIN_CHARS = 3;
 
-  function siteRoot(form) {
-    var meta = document.querySelector('meta[name="kbgen-root"]');
-    var base = form.getAttribute("data-base") || (meta && meta.content) || "./";
-    return new URL(base, window.location.href).href;
-  }
-
-  // Like the other kbgen scripts: <meta name="kbgen-api"> + "/api/...", this origin when it is empty.
-  function apiUrl(path) {
-    var meta = document.querySelector('meta[name="kbgen-api"]');
-    var api = meta ? (meta.getAttribute("content") || "").trim().replace(/\/+$/, "") : "";
-    return api + path;
-  }
-
-  function crossOrigin(url) {
-    return new URL(url, window.location.href).origin !== window.location.origin;
-  }
-
-  function cookie(name) {
-    var parts = document.cookie ? document.cookie.split("; ") : [];
-    for (var i = 0; i < parts.length; i++) {
-      var eq = parts[i].indexOf("=");
-      if (parts[i].slice(0, eq) === name) return decodeURIComponent(parts[i].slice(eq + 1));
-    }
-    return "";
-  }
+  var core = window.kbgen;  // kbgen-core.js
+  var siteRoot = core.siteRoot, apiUrl = core.apiUrl;
 
   function uuid() {
     if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
@@ -236,20 +213,11 @@
     Array.prototype.forEach.call(form.querySelectorAll('input[type="file"]'), function (el) {
       if (!el.disabled && el.files && !el.files.length) data.delete(el.name);
     });
-    var url = apiUrl("/api/tickets");
-    var headers = { "Accept": "application/json" };
-    var token = cookie("kbgen_csrf");
-    if (token) headers["X-CSRF-Token"] = token;
-
     form.setAttribute("data-kbgen-busy", "1");
     setBusy(form, true);
-    fetch(url, {
-      method: "POST", body: data, headers: headers,
-      credentials: crossOrigin(url) ? "include" : "same-origin"
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (body) {
-        handleResponse(form, response.status, body || {});
-      });
+    core.request("POST", "/api/tickets", data).then(function (answer) {
+      if (answer.status === 0) throw answer;  // no answer at all
+      handleResponse(form, answer.status, answer.data || {});
     }).catch(function () {
       showProblem(form, ["We could not reach the support service. Your answers are still here: try again in a moment."]);
     }).then(function () {
@@ -261,14 +229,14 @@
   function handleResponse(form, status, body) {
     if (status === 201 || status === 200) {
       var target = sitePath(form, body.url) ||
-        (body.key ? siteRoot(form) + "requests/" + encodeURIComponent(body.key) + "/" : siteRoot(form));
+        (body.key ? siteRoot(form) + core.page("ticket", { key: body.key }) : siteRoot(form));
       window.location.assign(target);
       return;
     }
     if (status === 401) {
       var link = document.createElement("a");
       var here = window.location.pathname + window.location.search;
-      link.href = siteRoot(form) + "login/?next=" + encodeURIComponent(here);
+      link.href = siteRoot(form) + core.signInPage(here);
       link.textContent = "Please sign in";
       showProblem(form, [link, " to send your request. Your answers stay on this page until you leave it."]);
       return;
@@ -353,7 +321,7 @@
       var url = apiUrl("/api/search?" + params.toString());
       fetch(url, {
         headers: { "Accept": "application/json" },
-        credentials: crossOrigin(url) ? "include" : "same-origin",
+        credentials: core.credentials(url),
         signal: controller ? controller.signal : undefined
       }).then(function (response) {
         if (!response.ok) throw new Error("search answered " + response.status);
@@ -376,7 +344,7 @@
   // "Open a new request" on a closed one links to support/<product>/?related=XC-42.
   function relatedKey() {
     var key = new URLSearchParams(window.location.search).get("related") || "";
-    return /^[A-Za-z][A-Za-z0-9]{0,9}-[0-9]{1,10}$/.test(key) ? key.toUpperCase() : "";
+    return core.isKey(key) ? key.toUpperCase() : "";
   }
 
   function carryRelated(nav) {
@@ -430,6 +398,5 @@
 
   // Material's instant navigation swaps pages without a reload and announces each one on document$.
   if (window.document$ && typeof window.document$.subscribe === "function") window.document$.subscribe(start);
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-  else start();
+  core.ready(start);
 })();

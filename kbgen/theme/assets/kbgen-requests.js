@@ -1,4 +1,4 @@
-/* kbgen requests pages (made by kbgen/requestpages.py): the organization's requests and one request.
+/* kbgen requests pages (made by kbgen/site/pages/requests.py): the organization's requests and one request.
  *
  * The pages are static shells; everything here comes from the service's /api/tickets, for the
  * signed-in user. Text is always set with textContent; the only HTML inserted is a comment's
@@ -8,65 +8,15 @@
 (function () {
   "use strict";
 
-  var KEY_RE = /^[A-Za-z]{1,10}-[0-9]{1,10}$/;
-
-  function siteRoot() {
-    var meta = document.querySelector('meta[name="kbgen-root"]');
-    return new URL((meta && meta.content) || "./", window.location.href).href;
-  }
-
-  // <meta name="kbgen-api"> holds the service's URL prefix; empty means this origin.
-  function apiUrl(path) {
-    var meta = document.querySelector('meta[name="kbgen-api"]');
-    var api = meta ? (meta.getAttribute("content") || "").trim().replace(/\/+$/, "") : "";
-    return api + path;
-  }
-
-  function cookie(name) {
-    var parts = document.cookie ? document.cookie.split("; ") : [];
-    for (var i = 0; i < parts.length; i++) {
-      var eq = parts[i].indexOf("=");
-      if (parts[i].slice(0, eq) === name) return decodeURIComponent(parts[i].slice(eq + 1));
-    }
-    return "";
-  }
+  var core = window.kbgen;  // kbgen-core.js
+  var el = core.el, siteRoot = core.siteRoot, apiUrl = core.apiUrl;
+  var UNREACHABLE = "The support service cannot be reached. Check your connection and try again.";
 
   function request(method, path, body) {
-    var url = apiUrl(path);
-    var headers = { "Accept": "application/json" };
-    var options = {
-      method: method, headers: headers,
-      credentials: new URL(url, window.location.href).origin === window.location.origin ? "same-origin" : "include"
-    };
-    if (method !== "GET") {
-      var token = cookie("kbgen_csrf");
-      if (token) headers["X-CSRF-Token"] = token;
-      if (body instanceof FormData) {
-        options.body = body;
-      } else if (body !== undefined) {
-        headers["Content-Type"] = "application/json";
-        options.body = JSON.stringify(body);
-      }
-    }
-    return fetch(url, options).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        return { status: response.status, ok: response.ok, data: data };
-      });
-    }, function () {
-      return { status: 0, ok: false, data: { detail: "The support service cannot be reached. Check your connection and try again." } };
+    return core.request(method, path, body).then(function (answer) {
+      if (!answer.status) answer.data = { detail: UNREACHABLE };
+      return answer;
     });
-  }
-
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (name) {
-      if (name === "text") node.textContent = attrs[name];
-      else if (attrs[name] !== null && attrs[name] !== undefined) node.setAttribute(name, attrs[name]);
-    });
-    (children || []).forEach(function (child) {
-      if (child) node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
-    });
-    return node;
   }
 
   function clear(node) {
@@ -99,7 +49,7 @@
     var box = document.querySelector("[data-kbgen-signin]");
     var link = document.querySelector("[data-kbgen-signin-link]");
     if (link) {
-      link.href = siteRoot() + "login/?next=" + encodeURIComponent(location.pathname + location.search);
+      link.href = siteRoot() + core.signInPage(location.pathname + location.search);
     }
     if (box) box.hidden = false;
     page.hidden = true;
@@ -140,7 +90,9 @@
       Array.prototype.forEach.call(form.elements, function (control) {
         if (!control.name || control.disabled) return;
         if (control.type === "checkbox") { if (control.checked) query.set(control.name, control.value); }
-        else if (control.value && !(control.name === "sort" && control.value === "-created")) query.set(control.name, control.value);
+        else if (control.value && !(control.name === "sort" && control.value === core.facts.default_sort)) {
+          query.set(control.name, control.value);
+        }
       });
       var search = query.toString();
       location.assign(location.pathname + (search ? "?" + search : ""));
@@ -163,7 +115,7 @@
   }
 
   function renderList(page, data, params) {
-    var isAgent = data.viewer && data.viewer.role === "agent";
+    var isAgent = core.isSupportTeam(data.viewer);
     page.hidden = false;
     showAgentControls(page, isAgent);
     var org = page.querySelector("[data-kbgen-org]");
@@ -215,10 +167,9 @@
   /* --------------------------------------------------------------- one request */
 
   function ticketKey() {
-    var match = location.pathname.match(/\/requests\/([^/]+)\/?(?:index\.html)?$/);
-    var key = match ? decodeURIComponent(match[1]) : "";
-    if (!KEY_RE.test(key)) key = new URLSearchParams(location.search).get("key") || "";
-    return KEY_RE.test(key) ? key.toUpperCase() : "";
+    var key = core.keyInPath(location.pathname);
+    if (!core.isKey(key)) key = new URLSearchParams(location.search).get("key") || "";
+    return core.isKey(key) ? key.toUpperCase() : "";
   }
 
   function setupTicket(page) {
@@ -306,7 +257,7 @@
   }
 
   function renderTicket(page, state, t) {
-    var isAgent = t.viewer && t.viewer.role === "agent";
+    var isAgent = core.isSupportTeam(t.viewer);
     var root = siteRoot();
     page.hidden = false;
     showAgentControls(page, isAgent);
@@ -333,7 +284,7 @@
     fact(facts, "Updated", timeEl(t.updated_at));
     if (isAgent) fact(facts, "Assigned to", t.assignee ? t.assignee.name : "Nobody");
     if (t.reopen_until) fact(facts, "Can be reopened until", timeEl(t.reopen_until));
-    if (t.related_key) fact(facts, "Follows up", el("a", { href: root + "requests/" + t.related_key + "/", text: t.related_key }));
+    if (t.related_key) fact(facts, "Follows up", el("a", { href: root + core.page("ticket", { key: t.related_key }), text: t.related_key }));
 
     var fields = clear(page.querySelector("[data-kbgen-fields]"));
     t.fields.forEach(function (f) {
@@ -399,6 +350,5 @@
     });
   }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-  else start();
+  core.ready(start);
 })();

@@ -15,27 +15,11 @@
   var PAGE_LIMIT = 10;
   var UNREACHABLE = "Search is not available right now. Browse the Knowledge Base or contact us.";
 
-  function meta(name) {
-    var tag = document.querySelector('meta[name="' + name + '"]');
-    return tag ? tag.getAttribute("content") || "" : "";
-  }
-
-  var api = meta("kbgen-api").replace(/\/+$/, "");
-
-  function rootOf(node) {
-    var holder = node && node.closest && node.closest("[data-kbgen-root]");
-    return (holder && holder.getAttribute("data-kbgen-root")) || meta("kbgen-root") || "./";
-  }
+  var core = window.kbgen;  // kbgen-core.js
+  var el = core.el;
 
   function siteUrl(node, relative) {
-    return new URL(rootOf(node) + relative, location.href).href;
-  }
-
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = text;
-    return node;
+    return new URL(core.root(node) + relative, location.href).href;
   }
 
   function query(params) {
@@ -51,7 +35,7 @@
 
   // Resolves to the JSON answer; rejects with {message} for a 400, {unreachable: true} otherwise.
   function fetchResults(params, signal, keepalive) {
-    return fetch(api + "/api/search?" + query(params), {
+    return fetch(core.apiUrl("/api/search?" + query(params)), {
       signal: signal, keepalive: !!keepalive, credentials: "same-origin", headers: {Accept: "application/json"}
     }).then(function (response) {
       var type = response.headers.get("Content-Type") || "";
@@ -92,7 +76,7 @@
     var line = el("p", "kbgen-search__contact");
     line.appendChild(document.createTextNode("Need to raise a request? "));
     var link = el("a", "kbgen-search__contact-link", "Contact us");
-    link.href = siteUrl(node, "support/");
+    link.href = siteUrl(node, core.page("support"));
     line.appendChild(link);
     return line;
   }
@@ -168,7 +152,7 @@
     }
 
     function fullResultsUrl(q) {
-      return siteUrl(form, "search/") + "?" + query({q: q, product: filters.product, type: filters.type});
+      return siteUrl(form, core.page("search")) + "?" + query({q: q, product: filters.product, type: filters.type});
     }
 
     function addOption(href, className, build) {
@@ -443,8 +427,7 @@
     }
   });
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
-  else init();
+  core.ready(init);
   // Material's instant navigation swaps the page without reloading scripts.
   if (window.document$ && window.document$.subscribe) window.document$.subscribe(init);
 })();

@@ -1,0 +1,139 @@
+"""The facts the portal shows, gathered from their one definition and handed to where they are shown.
+
+Each fact is defined once, in the module that owns it: products, article types and sections
+in kbgen/site/catalog.py; statuses (name, meaning, colour tone) and the support team's role
+in kbgen/tickets/workflow.py; roles in kbgen/accounts; priorities and the summary's length in
+kbgen/forms; the ticket key and its page in kbgen/tickets/keys.py; sorts and the other limits
+in kbgen/tickets and kbgen/settings.py. This module only imports them and exports them:
+
+- `template_globals()`: the global `facts` of every Jinja template, MkDocs' and kbgen's own;
+- `export()`: the same as JSON, which the build writes into the site as assets/kbgen-facts.js
+  for the scripts (kbgen-core.js reads it), next to assets/kbgen-status.css, the status
+  chips' colours by slug (`built_assets()`, rendered from their templates in kbgen/theme/assets/).
+
+Two facts have no other home, so they are defined here: the addresses of the site's own
+pages (`PAGES`) and the rule for a `next` address after signing in (`safe_next`), which
+the service and the browser both apply.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from types import SimpleNamespace
+from typing import Any
+
+from kbgen.accounts import CSRF_COOKIE, ROLES
+from kbgen.forms import DEFAULT_PRIORITY, PRIORITIES, SUMMARY_MAX_LENGTH
+from kbgen.settings import Settings
+from kbgen.site.catalog import ARTICLE_TYPES, PRODUCTS, SECTIONS, SOFTWARE, product_by_slug
+from kbgen.tickets import KEY_PATTERN, MAX_COMMENT_CHARS, MAX_PER_PAGE, SORTS, TicketFilter, page_url, workflow
+
+__all__ = ["BUILT_ASSETS", "NEXT_MAX_LENGTH", "NEXT_PATTERN", "PAGES", "built_assets", "export", "page", "safe_next",
+           "template_globals"]
+
+# Assets the build renders from their templates in kbgen/theme/assets/ instead of copying them.
+BUILT_ASSETS = ("assets/kbgen-facts.js", "assets/kbgen-status.css")
+
+# The site's own pages, relative to its root; {placeholders} are filled by `page` (and core.js' page()).
+PAGES: dict[str, str] = {
+    "home": "",
+    "sign_in": "login/",
+    "sign_out": "logout/",
+    "requests": "requests/",
+    "ticket": page_url("{key}"),
+    "support": "support/",
+    "support_product": "support/{product}/",
+    "support_form": "support/{product}/{request_type}/",
+    "follow_up": "support/{product}/?related={key}",  # a new request about a closed one
+    "search": "search/",
+}
+
+# Where sign-in may send the browser next: a path on this site, one leading slash (two, or a
+# backslash, would name another host), no control character. Python and JavaScript both run it.
+NEXT_MAX_LENGTH = 2000
+NEXT_PATTERN = r"/(?![/\\])[^\\\x00-\x1f\x7f]{0,%d}" % (NEXT_MAX_LENGTH - 1)
+_NEXT = re.compile(NEXT_PATTERN)
+
+
+def safe_next(value: object) -> str | None:
+    """`value` if it is a path on this site ("/kb/xcally/?q=1"); None for anything that could leave it."""
+    return value if isinstance(value, str) and _NEXT.fullmatch(value) else None
+
+
+def page(name: str, **parts: str) -> str:
+    """A page of the site relative to its root: page("ticket", key="XC-42") == "requests/XC-42/"."""
+    return PAGES[name].format(**parts)
+
+
+def _limits(settings: Settings | None) -> dict[str, int]:
+    configured = settings or _default_settings()
+    return {
+        "summary_max_length": SUMMARY_MAX_LENGTH,
+        "comment_max_chars": MAX_COMMENT_CHARS,
+        "attachment_max_bytes": configured.max_attachment_bytes,
+        "attachments_max": configured.max_attachments,
+        "reopen_days": configured.reopen_days,
+        "per_page_max": MAX_PER_PAGE,
+        "next_max_length": NEXT_MAX_LENGTH,
+    }
+
+
+def _default_settings() -> SimpleNamespace:
+    """Settings' defaults, without reading the environment (the site shows what a fresh install does)."""
+    names = ("max_attachment_bytes", "max_attachments", "reopen_days")
+    declared = getattr(Settings, "model_fields", None)  # pydantic-settings declares its fields here
+    if declared is not None:
+        return SimpleNamespace(**{n: declared[n].default for n in names})
+    defaults = {f.name: f.default for f in dataclasses.fields(Settings)}
+    return SimpleNamespace(**{n: defaults[n] for n in names})
+
+
+def _rows(items) -> list[dict[str, Any]]:
+    return [dataclasses.asdict(item) for item in items]
+
+
+def export(settings: Settings | None = None) -> dict[str, Any]:
+    """Every fact as JSON-safe data: what the scripts read from assets/kbgen-facts.js."""
+    return {
+        "products": _rows(PRODUCTS),
+        "article_types": _rows(ARTICLE_TYPES),
+        "sections": _rows(SECTIONS),
+        "statuses": _rows(workflow.STATUSES),
+        "initial_status": workflow.INITIAL.slug,
+        "final_status": workflow.FINAL.slug,
+        "priorities": _rows(PRIORITIES),
+        "default_priority": DEFAULT_PRIORITY,
+        "roles": list(ROLES),
+        "support_role": workflow.AGENT,
+        "csrf_cookie": CSRF_COOKIE,
+        "key_pattern": KEY_PATTERN,
+        "pages": dict(PAGES),
+        "sorts": list(SORTS),
+        "default_sort": TicketFilter.sort,
+        "next_pattern": NEXT_PATTERN,
+        "limits": _limits(settings),
+    }
+
+
+def template_globals(settings: Settings | None = None) -> dict[str, Any]:
+    """The global `facts` of every template: the definitions themselves, plus `page()` and `export()`.
+
+    {{ facts.products }}, {{ facts.status(slug).name }}, {{ facts.page("ticket", key=key) }},
+    {{ facts.limits.attachments_max }}, {{ facts.export() | tojson }}.
+    """
+    facts = SimpleNamespace(
+        products=PRODUCTS, software=SOFTWARE, article_types=ARTICLE_TYPES, sections=SECTIONS,
+        product=product_by_slug, statuses=workflow.STATUSES, status=workflow.find_status,
+        priorities=PRIORITIES, default_priority=DEFAULT_PRIORITY, roles=ROLES, support_role=workflow.AGENT,
+        key_pattern=KEY_PATTERN, pages=dict(PAGES), page=page, sorts=tuple(SORTS), default_sort=TicketFilter.sort,
+        next_pattern=NEXT_PATTERN, limits=SimpleNamespace(**_limits(settings)),
+        export=lambda: export(settings),
+    )
+    return {"facts": facts}
+
+
+def built_assets() -> dict[str, str]:
+    """The text of each of BUILT_ASSETS, by its path in the site: what the build writes there."""
+    from kbgen.templates import render  # kbgen.templates imports this module when it starts
+
+    return {path: render(path) for path in BUILT_ASSETS}
