@@ -1,10 +1,10 @@
 """The facts the portal shows, gathered from their one definition and handed to where they are shown.
 
 Each fact is defined once, in the module that owns it: products, article types and sections
-in kbgen/site/catalog.py; statuses (name, meaning, colour tone) and the support team's role
-in kbgen/tickets/workflow.py; roles in kbgen/accounts; priorities and the summary's length in
-kbgen/forms; the ticket key and its page in kbgen/tickets/keys.py; sorts and the other limits
-in kbgen/tickets and kbgen/settings.py. This module only imports them and exports them:
+in kbgen/site/catalog.py; statuses (name, meaning, colour tone) in kbgen/tickets/workflow.py;
+roles and who answers tickets in kbgen/accounts/roles.py; priorities and the summary's length
+in kbgen/forms; the ticket key and its page in kbgen/tickets/keys.py; sorts and the other
+limits in kbgen/tickets and kbgen/settings.py. This module only imports them and exports them:
 
 - `template_globals()`: the global `facts` of every Jinja template, MkDocs' and kbgen's own;
 - `export()`: the same as JSON, which the build writes into the site as assets/kbgen-facts.js
@@ -22,7 +22,7 @@ import re
 from types import SimpleNamespace
 from typing import Any
 
-from kbgen.accounts import CSRF_COOKIE, ROLES
+from kbgen.accounts import CSRF_COOKIE, ROLES, SUPPORT_ROLES
 from kbgen.forms import DEFAULT_PRIORITY, PRIORITIES, SUMMARY_MAX_LENGTH
 from kbgen.settings import Settings
 from kbgen.site.catalog import ARTICLE_TYPES, PRODUCTS, SECTIONS, SOFTWARE, product_by_slug
@@ -66,7 +66,7 @@ def page(name: str, **parts: str) -> str:
 
 
 def _limits(settings: Settings | None) -> dict[str, int]:
-    configured = settings or _default_settings()
+    configured = settings or Settings  # the class holds the defaults: what a fresh install does
     return {
         "summary_max_length": SUMMARY_MAX_LENGTH,
         "comment_max_chars": MAX_COMMENT_CHARS,
@@ -76,16 +76,6 @@ def _limits(settings: Settings | None) -> dict[str, int]:
         "per_page_max": MAX_PER_PAGE,
         "next_max_length": NEXT_MAX_LENGTH,
     }
-
-
-def _default_settings() -> SimpleNamespace:
-    """Settings' defaults, without reading the environment (the site shows what a fresh install does)."""
-    names = ("max_attachment_bytes", "max_attachments", "reopen_days")
-    declared = getattr(Settings, "model_fields", None)  # pydantic-settings declares its fields here
-    if declared is not None:
-        return SimpleNamespace(**{n: declared[n].default for n in names})
-    defaults = {f.name: f.default for f in dataclasses.fields(Settings)}
-    return SimpleNamespace(**{n: defaults[n] for n in names})
 
 
 def _rows(items) -> list[dict[str, Any]]:
@@ -103,8 +93,9 @@ def export(settings: Settings | None = None) -> dict[str, Any]:
         "final_status": workflow.FINAL.slug,
         "priorities": _rows(PRIORITIES),
         "default_priority": DEFAULT_PRIORITY,
-        "roles": list(ROLES),
-        "support_role": workflow.AGENT,
+        "roles": [{"slug": str(r), "label": r.label, "description": r.description,
+                   "can_answer_tickets": r.can_answer_tickets} for r in ROLES],
+        "support_roles": [str(r) for r in SUPPORT_ROLES],
         "csrf_cookie": CSRF_COOKIE,
         "key_pattern": KEY_PATTERN,
         "pages": dict(PAGES),
@@ -124,7 +115,7 @@ def template_globals(settings: Settings | None = None) -> dict[str, Any]:
     facts = SimpleNamespace(
         products=PRODUCTS, software=SOFTWARE, article_types=ARTICLE_TYPES, sections=SECTIONS,
         product=product_by_slug, statuses=workflow.STATUSES, status=workflow.find_status,
-        priorities=PRIORITIES, default_priority=DEFAULT_PRIORITY, roles=ROLES, support_role=workflow.AGENT,
+        priorities=PRIORITIES, default_priority=DEFAULT_PRIORITY, roles=ROLES, support_roles=SUPPORT_ROLES,
         key_pattern=KEY_PATTERN, pages=dict(PAGES), page=page, sorts=tuple(SORTS), default_sort=TicketFilter.sort,
         next_pattern=NEXT_PATTERN, limits=SimpleNamespace(**_limits(settings)),
         export=lambda: export(settings),

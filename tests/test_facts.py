@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from kbgen import facts
+from kbgen.accounts import ROLES
 from kbgen.site.catalog import PRODUCTS
 from kbgen.templates import render
 from kbgen.tickets import KEY_PATTERN, workflow
@@ -38,7 +39,8 @@ def test_the_scripts_get_exactly_what_export_says():
     assert built_facts() == json.loads(json.dumps(exported))
     assert [s["slug"] for s in exported["statuses"]] == [s.slug for s in workflow.STATUSES]
     assert [p["name"] for p in exported["products"]] == [p.name for p in PRODUCTS]
-    assert exported["key_pattern"] == KEY_PATTERN and exported["support_role"] in exported["roles"]
+    assert exported["key_pattern"] == KEY_PATTERN
+    assert set(exported["support_roles"]) <= {r["slug"] for r in exported["roles"]}
     assert exported["default_sort"].lstrip("-") in exported["sorts"]
 
 
@@ -108,13 +110,14 @@ def test_the_browser_applies_the_services_rules(core_page):
         page: window.kbgen.page("ticket", {key: "XC-42"}),
         signIn: window.kbgen.signInPage("/kb/xcally/?q=1"),
         path: window.kbgen.keyInPath("/help/requests/XC-42/"),
-        agent: window.kbgen.isSupportTeam({role: window.kbgenFacts.support_role})
+        agent: window.kbgenFacts.roles.map(r => window.kbgen.isSupportTeam({role: r.slug}))
     })""", [NEXT_CASES, KEY_CASES])
     assert answers["next"] == [facts.safe_next(v) or "" for v in NEXT_CASES]
     assert answers["key"] == [re.fullmatch(KEY_PATTERN, v) is not None for v in KEY_CASES]
     assert answers["page"] == facts.page("ticket", key="XC-42")
     assert answers["signIn"] == facts.page("sign_in") + "?next=%2Fkb%2Fxcally%2F%3Fq%3D1"
-    assert answers["path"] == "XC-42" and answers["agent"] is True
+    assert answers["path"] == "XC-42"
+    assert answers["agent"] == [r.can_answer_tickets for r in ROLES]
 
 
 @pytest.mark.browser

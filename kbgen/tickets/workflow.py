@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass
 
+from kbgen.accounts.roles import Role
+
 
 @dataclass(frozen=True)
 class Status:
@@ -37,7 +39,7 @@ CLOSED = _BY_SLUG["closed"]
 INITIAL = WAITING_FOR_SUPPORT
 FINAL = CLOSED
 
-AGENT = "agent"
+AGENT = Role.AGENT  # the support team
 CUSTOMER = "customer"  # partners act on their organization's tickets exactly as customers do
 ON_CUSTOMER_COMMENT = "customer comment"  # not a person: the move a customer's reply triggers
 

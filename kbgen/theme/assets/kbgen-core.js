@@ -107,7 +107,7 @@
   }
 
   function isSupportTeam(viewer) {
-    return !!viewer && viewer.role === facts.support_role;
+    return !!viewer && facts.support_roles.indexOf(viewer.role) !== -1;
   }
 
   // A JSON call to the service: resolves to {status, ok, data}; status 0 when it cannot be reached.
