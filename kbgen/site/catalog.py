@@ -6,7 +6,6 @@ search facets, the ticket forms and the ticket keys all read these tuples.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 
 @dataclass(frozen=True)
@@ -120,8 +119,3 @@ def types_of(section: str) -> tuple[ArticleType, ...]:
     """The article types a listing section shows, in catalog order."""
     return tuple(t for t in ARTICLE_TYPES if t.section == section)
 
-
-def template_globals() -> dict[str, object]:
-    """The catalog as templates see it, the global `catalog`: catalog.software, catalog.sections.kb, ..."""
-    return {"catalog": SimpleNamespace(products=PRODUCTS, software=SOFTWARE, article_types=ARTICLE_TYPES,
-                                       sections=SimpleNamespace(**{s.slug: s for s in SECTIONS}))}

@@ -16,10 +16,10 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 
+from kbgen.facts import built_assets, template_globals as facts_globals
 from kbgen.forms import FormDefinitionError, load_catalog
 from kbgen.search.indexer import IndexBuilder, PageRecord, update_pages
-from kbgen.settings import Settings, default_index_dir
-from kbgen.site.catalog import template_globals
+from kbgen.settings import Settings, SettingsError, default_index_dir
 from kbgen.site.check import ContentRules, check_articles, located
 from kbgen.site.content import Article, parse_article
 from kbgen.site.csp import POLICY_FILE, BuiltPolicy, api_origin_of, inline_scripts, source_hash
@@ -88,6 +88,10 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
         docs_dir = Path(config.docs_dir)
         for file in [f for f in files if _private_theme_file(f)]:
             files.remove(file)
+        for path, text in built_assets().items():  # made from kbgen/facts.py, not copied from the theme
+            if (theme_copy := files.get_file_from_path(path)) is not None:
+                files.remove(theme_copy)
+            files.append(File.generated(config, path, content=text))
         self.articles.clear()
         for file in files.documentation_pages():
             self.articles[file.src_uri] = _parsed(file, self.rules.required)
@@ -127,6 +131,8 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
                 pages += support_pages(load_catalog(self.forms_dir), Settings.from_env(self.project_dir))
             except FormDefinitionError as exc:
                 raise PluginError("Ticket forms are invalid:\n" + "\n".join(exc.problems)) from None
+            except SettingsError as exc:
+                raise PluginError(f"The form pages show the service's limits, and a setting is wrong: {exc}") from None
         pages += account_pages()
         pages += request_pages()
         if self.config.search_index:
@@ -181,8 +187,8 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
             self.changed.append(record)
 
     def on_env(self, env, *, config, files):
-        """The catalog for the theme's templates; every writer's text escaped before the first one renders."""
-        env.globals.update(template_globals())
+        """The facts for the theme's templates; every writer's text escaped before the first one renders."""
+        env.globals.update(facts_globals())
         for file in files.documentation_pages():
             if file.page is not None:
                 escape_page(file.page)
