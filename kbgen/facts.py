@@ -25,7 +25,7 @@ from typing import Any
 from kbgen.accounts import CSRF_COOKIE, ROLES, SUPPORT_ROLES
 from kbgen.forms import DEFAULT_PRIORITY, PRIORITIES, SUMMARY_MAX_LENGTH
 from kbgen.settings import Settings
-from kbgen.site.catalog import ARTICLE_TYPES, PRODUCTS, SECTIONS, SOFTWARE, product_by_slug
+from kbgen.site.catalog import ARTICLE_TYPES, LICENSING, PRODUCTS, SECTIONS, SOFTWARE, product_by_slug
 from kbgen.tickets import KEY_PATTERN, MAX_COMMENT_CHARS, MAX_PER_PAGE, SORTS, TicketFilter, page_url, workflow
 
 __all__ = ["BUILT_ASSETS", "NEXT_MAX_LENGTH", "NEXT_PATTERN", "PAGES", "built_assets", "export", "page", "safe_next",
@@ -41,6 +41,7 @@ PAGES: dict[str, str] = {
     "sign_out": "logout/",
     "requests": "requests/",
     "ticket": page_url("{key}"),
+    "ticket_shell": page_url("ticket"),  # the one built page the service answers every ticket with
     "support": "support/",
     "support_product": "support/{product}/",
     "support_form": "support/{product}/{request_type}/",
@@ -113,7 +114,7 @@ def template_globals(settings: Settings | None = None) -> dict[str, Any]:
     {{ facts.limits.attachments_max }}, {{ facts.export() | tojson }}.
     """
     facts = SimpleNamespace(
-        products=PRODUCTS, software=SOFTWARE, article_types=ARTICLE_TYPES, sections=SECTIONS,
+        products=PRODUCTS, software=SOFTWARE, licensing=LICENSING, article_types=ARTICLE_TYPES, sections=SECTIONS,
         product=product_by_slug, statuses=workflow.STATUSES, status=workflow.find_status,
         priorities=PRIORITIES, default_priority=DEFAULT_PRIORITY, roles=ROLES, support_roles=SUPPORT_ROLES,
         key_pattern=KEY_PATTERN, pages=dict(PAGES), page=page, sorts=tuple(SORTS), default_sort=TicketFilter.sort,

@@ -26,6 +26,7 @@ PRODUCTS: tuple[Product, ...] = (
 )
 
 SOFTWARE: tuple[Product, ...] = tuple(p for p in PRODUCTS if p.is_software)
+LICENSING: Product = next(p for p in PRODUCTS if not p.is_software)  # the home page's LICENSE box
 
 
 @dataclass(frozen=True)

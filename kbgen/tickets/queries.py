@@ -66,6 +66,16 @@ SORTS = {
     "summary": (Ticket.summary, Ticket.id),
 }
 
+# The requests page's sort menu: (a key of SORTS, '-' for descending; what the menu says).
+SORT_CHOICES: tuple[tuple[str, str], ...] = (
+    ("-created", "Newest first"),
+    ("created", "Oldest first"),
+    ("-updated", "Recently updated"),
+    ("key", "Key"),
+    ("status", "Status"),
+    ("priority", "Priority"),
+)
+
 
 @dataclass
 class TicketFilter:

@@ -10,6 +10,7 @@ script then puts in front of them.
 """
 from __future__ import annotations
 
+from kbgen.facts import page
 from kbgen.site.generated import GeneratedPage
 from kbgen.templates import render
 
@@ -23,8 +24,9 @@ THROTTLED_MESSAGE = "Too many sign-in attempts. Wait a few minutes and try again
 
 def account_pages() -> list[GeneratedPage]:
     return [
-        GeneratedPage("login/index.md", "Sign in", render_login, hide=("toc", "navigation"), in_nav=False),
-        GeneratedPage("logout/index.md", "Sign out", render_logout, hide=("toc", "navigation"), in_nav=False),
+        GeneratedPage(page("sign_in") + "index.md", "Sign in", render_login, hide=("toc", "navigation"), in_nav=False),
+        GeneratedPage(page("sign_out") + "index.md", "Sign out", render_logout, hide=("toc", "navigation"),
+                      in_nav=False),
     ]
 
 

@@ -10,23 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from kbgen.facts import page
 from kbgen.site.catalog import PRODUCTS
 from kbgen.site.generated import GeneratedPage
 from kbgen.templates import render
 from kbgen.tickets import workflow
+from kbgen.tickets.queries import SORT_CHOICES
 
-LIST_PAGE = "requests/index.md"
-TICKET_PAGE = "requests/ticket/index.md"
-SIGN_IN_PAGE = "login/"  # kbgen/site/pages/account.py; the script adds ?next=
+LIST_PAGE = page("requests") + "index.md"
+TICKET_PAGE = page("ticket_shell") + "index.md"
+SIGN_IN_PAGE = page("sign_in")  # the script adds ?next=
 
-SORT_CHOICES = (
-    ("-created", "Newest first"),
-    ("created", "Oldest first"),
-    ("-updated", "Recently updated"),
-    ("key", "Key"),
-    ("status", "Status"),
-    ("priority", "Priority"),
-)
 
 
 def priorities() -> list[tuple[str, str, str]]:

@@ -4,11 +4,12 @@ The markup is kbgen/theme/pages/search.html.
 """
 from __future__ import annotations
 
+from kbgen.facts import page
 from kbgen.site.catalog import section_by_slug
 from kbgen.site.generated import GeneratedPage
 from kbgen.templates import render
 
-SRC_URI = "search/index.md"
+SRC_URI = page("search") + "index.md"
 
 
 def render_page(base: str) -> str:

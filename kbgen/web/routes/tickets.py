@@ -22,7 +22,7 @@ from kbgen.web.schemas import RefusedMoveOut, TicketListOut, TicketOut, Transiti
 
 router = APIRouter(tags=["tickets"])
 
-TRANSITION_JSON = 'Send JSON like {"to": "Closed"}.'
+TRANSITION_JSON = 'Send JSON like {"to": "%s"}.' % workflow.FINAL.name
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -40,7 +40,7 @@ def list_requests(
     assignee: str | None = Query(None, description="Agents: an agent's id or email, or 'none'"),
     organization: int | None = Query(None, ge=1, le=tickets.MAX_ID, description="Agents: one organization's id"),
     q: str = Query("", max_length=200, description="Text in the key or the summary"),
-    sort: str = Query("-created", description=", ".join(tickets.SORTS) + "; '-' descending"),
+    sort: str = Query(tickets.TicketFilter.sort, description=", ".join(tickets.SORTS) + "; '-' descending"),
     page: int = Query(1, ge=1, le=tickets.MAX_PAGE),
     per_page: int = Query(25, ge=1, le=tickets.MAX_PER_PAGE),
 ) -> TicketListOut:
