@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Protocol
 
+from kbgen.facts import page
 from kbgen.forms import (DEFAULT_MAX_FILES, HOST_MESSAGE, HOST_PATTERN, PRIORITIES, PRIORITY_RULE, URL_MESSAGE,
                          URL_PATTERN, VERSION_MESSAGE, VERSION_PATTERN, Field, FormCatalog, ProductForm, RequestType)
 from kbgen.site.generated import GeneratedPage
@@ -31,15 +32,17 @@ class AttachmentLimits(Protocol):
 
 def support_pages(catalog: FormCatalog, limits: AttachmentLimits) -> list[GeneratedPage]:
     """Pages for support/, support/<product>/ and support/<product>/<request type>/."""
-    pages = [GeneratedPage("support/index.md", "Open a request",
+    pages = [GeneratedPage(page("support") + "index.md", "Open a request",
                            lambda root: render("pages/support/home.html", root=root,
                                                forms=list(catalog.forms.values())))]
     for form in catalog.forms.values():
-        pages.append(GeneratedPage(f"support/{form.product.slug}/index.md", f"{form.product.name} support",
+        pages.append(GeneratedPage(page("support_product", product=form.product.slug) + "index.md",
+                                   f"{form.product.name} support",
                                    lambda root, form=form: render("pages/support/product.html", root=root, form=form)))
         for rtype in form.request_types.values():
             pages.append(GeneratedPage(
-                f"support/{form.product.slug}/{rtype.slug}/index.md", f"{form.product.name}: {rtype.title}",
+                page("support_form", product=form.product.slug, request_type=rtype.slug) + "index.md",
+                f"{form.product.name}: {rtype.title}",
                 lambda root, form=form, rtype=rtype: render_form(form, rtype, root, limits)))
     return pages
 
