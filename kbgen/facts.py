@@ -22,14 +22,14 @@ import re
 from types import SimpleNamespace
 from typing import Any
 
-from kbgen.accounts import CSRF_COOKIE, ROLES, SUPPORT_ROLES
+from kbgen.accounts import ADMIN_ROLES, CSRF_COOKIE, ROLES, SUPPORT_ROLES
 from kbgen.forms import DEFAULT_PRIORITY, PRIORITIES, SUMMARY_MAX_LENGTH
 from kbgen.settings import Settings
 from kbgen.site.catalog import ARTICLE_TYPES, LICENSING, PRODUCTS, SECTIONS, SOFTWARE, product_by_slug
 from kbgen.tickets import KEY_PATTERN, MAX_COMMENT_CHARS, MAX_PER_PAGE, SORTS, TicketFilter, page_url, workflow
 
-__all__ = ["BUILT_ASSETS", "NEXT_MAX_LENGTH", "NEXT_PATTERN", "PAGES", "built_assets", "export", "page", "safe_next",
-           "template_globals"]
+__all__ = ["BUILT_ASSETS", "NEXT_MAX_LENGTH", "NEXT_PATTERN", "PAGES", "SERVICE_PAGES", "built_assets", "export", "page",
+           "safe_next", "service_page", "template_globals"]
 
 # Assets the build renders from their templates in kbgen/theme/assets/ instead of copying them.
 BUILT_ASSETS = ("assets/kbgen-facts.js", "assets/kbgen-status.css")
@@ -49,6 +49,24 @@ PAGES: dict[str, str] = {
     "search": "search/",
 }
 
+# The service's own pages for people (account flows, administration), from the service's root: the
+# reverse proxy routes /account/ and /admin/ to it (README: Deploy). Links in emails start with
+# KBGEN_PUBLIC_URL. {placeholders} are filled by `service_page`.
+SERVICE_PAGES: dict[str, str] = {
+    "invitation": "/account/invitation/?token={token}",
+    "forgot_password": "/account/password/forgot/",
+    "reset_password": "/account/password/reset/?token={token}",
+    "sign_up": "/account/signup/",
+    "verify_sign_up": "/account/signup/verify/?token={token}",
+    "admin_home": "/admin/",
+    "admin_organizations": "/admin/organizations/",
+    "admin_organization": "/admin/organizations/{id}/",
+    "admin_users": "/admin/users/",
+    "admin_user": "/admin/users/{id}/",
+    "admin_invitations": "/admin/invitations/",
+    "admin_audit": "/admin/audit/",
+}
+
 # Where sign-in may send the browser next: a path on this site, one leading slash (two, or a
 # backslash, would name another host), no control character. Python and JavaScript both run it.
 NEXT_MAX_LENGTH = 2000
@@ -64,6 +82,11 @@ def safe_next(value: object) -> str | None:
 def page(name: str, **parts: str) -> str:
     """A page of the site relative to its root: page("ticket", key="XC-42") == "requests/XC-42/"."""
     return PAGES[name].format(**parts)
+
+
+def service_page(name: str, **parts: object) -> str:
+    """A page of the service from its root: service_page("admin_user", id=3) == "/admin/users/3/"."""
+    return SERVICE_PAGES[name].format(**parts)
 
 
 def _limits(settings: Settings | None) -> dict[str, int]:
@@ -95,11 +118,14 @@ def export(settings: Settings | None = None) -> dict[str, Any]:
         "priorities": _rows(PRIORITIES),
         "default_priority": DEFAULT_PRIORITY,
         "roles": [{"slug": str(r), "label": r.label, "description": r.description,
-                   "can_answer_tickets": r.can_answer_tickets} for r in ROLES],
+                   "can_answer_tickets": r.can_answer_tickets, "can_administer": r.can_administer}
+                  for r in ROLES],
         "support_roles": [str(r) for r in SUPPORT_ROLES],
+        "admin_roles": [str(r) for r in ADMIN_ROLES],
         "csrf_cookie": CSRF_COOKIE,
         "key_pattern": KEY_PATTERN,
         "pages": dict(PAGES),
+        "service_pages": dict(SERVICE_PAGES),
         "sorts": list(SORTS),
         "default_sort": TicketFilter.sort,
         "next_pattern": NEXT_PATTERN,
@@ -117,7 +143,8 @@ def template_globals(settings: Settings | None = None) -> dict[str, Any]:
         products=PRODUCTS, software=SOFTWARE, licensing=LICENSING, article_types=ARTICLE_TYPES, sections=SECTIONS,
         product=product_by_slug, statuses=workflow.STATUSES, status=workflow.find_status,
         priorities=PRIORITIES, default_priority=DEFAULT_PRIORITY, roles=ROLES, support_roles=SUPPORT_ROLES,
-        key_pattern=KEY_PATTERN, pages=dict(PAGES), page=page, sorts=tuple(SORTS), default_sort=TicketFilter.sort,
+        admin_roles=ADMIN_ROLES,
+        key_pattern=KEY_PATTERN, pages=dict(PAGES), page=page, service_page=service_page, sorts=tuple(SORTS), default_sort=TicketFilter.sort,
         next_pattern=NEXT_PATTERN, limits=SimpleNamespace(**_limits(settings)),
         export=lambda: export(settings),
     )

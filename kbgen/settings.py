@@ -102,6 +102,12 @@ class Settings(BaseSettings, metaclass=_DefaultsOnTheClass):
     password_hash_concurrency: int = 1
     password_hash_wait_seconds: float = 2.0  # how long a sign-in waits for a free check, then 503
     sqlite_synchronous: str = "full"  # "normal": faster commits that a power loss can undo (kbgen/db.py)
+    invitation_days: int = 7  # how long an invitation's link works
+    reset_link_minutes: int = 60  # how long a password reset link works
+    verification_hours: int = 24  # how long a sign-up's address check link works
+    # Password reset and sign-up emails asked for per address (email) and per client address, per hour.
+    account_emails_per_hour: int = 3
+    account_emails_per_client_per_hour: int = 20
 
     @field_validator("public_url")
     @classmethod

@@ -45,7 +45,7 @@ def test_a_user_belongs_to_an_organization_and_signs_in_by_any_case_of_email(mak
 @pytest.mark.parametrize("change, message", [
     (dict(email="ANN@acme.example"), "a user with email ann@acme.example already exists"),
     (dict(organization="Globex"), "organization 'Globex' does not exist: add it first with 'kbgen orgs add'"),
-    (dict(role="admin"), "role: 'admin' is not one of customer, partner, agent"),
+    (dict(role="owner"), "role: 'owner' is not one of customer, partner, agent, admin"),
     (dict(password="short"), "password: use at least 8 characters"),
     (dict(email="ann.acme.example"), "email: 'ann.acme.example' is not an email address"),
 ])
@@ -133,10 +133,11 @@ def test_failed_sign_ins_are_limited_per_key_within_the_window(make_db):
 
 
 def test_roles_are_defined_once_and_say_who_answers_tickets(make_db, ann):
-    assert accounts.ROLES == ("customer", "partner", "agent")  # stored as these slugs
-    assert [r.label for r in accounts.ROLES] == ["Customer", "Partner", "Agent"]
-    assert accounts.SUPPORT_ROLES == (accounts.Role.AGENT,) and accounts.Role.AGENT.can_answer_tickets
-    assert accounts.role_of("agent") is accounts.Role.AGENT and accounts.role_of("admin") is None
+    assert accounts.ROLES == ("customer", "partner", "agent", "admin")  # stored as these slugs
+    assert [r.label for r in accounts.ROLES] == ["Customer", "Partner", "Agent", "Admin"]
+    assert accounts.SUPPORT_ROLES == (accounts.Role.AGENT, accounts.Role.ADMIN) and accounts.Role.AGENT.can_answer_tickets
+    assert accounts.ADMIN_ROLES == (accounts.Role.ADMIN,) and not accounts.Role.AGENT.can_administer
+    assert accounts.role_of("agent") is accounts.Role.AGENT and accounts.role_of("owner") is None
     with make_db.begin() as db:
         accounts.add_organization(db, "Vendor Support")
         sam = accounts.add_user(db, organization="Vendor Support", email="sam@vendor.example", role="agent",
@@ -146,7 +147,7 @@ def test_roles_are_defined_once_and_say_who_answers_tickets(make_db, ann):
     assert sam.is_agent and not ann.is_agent and not pat.is_agent
     with make_db() as db:  # what was stored is the slug
         assert db.scalar(select(accounts.User.role).where(accounts.User.email == "pat@acme.example")) == "partner"
-    with pytest.raises(AccountError, match="role: 'admin' is not one of customer, partner, agent"):
+    with pytest.raises(AccountError, match="role: 'owner' is not one of customer, partner, agent, admin"):
         with make_db.begin() as db:
-            accounts.add_user(db, organization="Acme Telecom", email="eve@acme.example", role="admin",
+            accounts.add_user(db, organization="Acme Telecom", email="eve@acme.example", role="owner",
                               password=PASSWORD)

@@ -73,6 +73,20 @@ def set_password(db: Session, email: str, password: str) -> User:
     return user
 
 
+DEACTIVATED_MESSAGE = ("This account has been deactivated. Ask your organization's administrator or the support "
+                       "team if you need it again.")
+PENDING_MESSAGE = "Your sign-up is waiting for an administrator's approval. You will get an email when it is approved."
+
+
+def sign_in_refusal(user: User) -> str | None:
+    """Why a person whose password matched still cannot sign in, in their words; None when they can."""
+    if user.deactivated_at is not None or user.organization.deactivated_at is not None:
+        return DEACTIVATED_MESSAGE
+    if user.awaiting_approval:
+        return PENDING_MESSAGE
+    return None
+
+
 def list_organizations(db: Session) -> list[tuple[Organization, int]]:
     """Organizations by name with their number of users."""
     counts = (select(Organization, func.count(User.id)).outerjoin(User, User.organization_id == Organization.id)
@@ -111,7 +125,7 @@ def authenticate(db: Session, email: str, password: str, now: dt.datetime | None
     Hashes inside the caller's transaction: fine for the CLI; the service instead splits this around
     its rate limit (kbgen/web/auth.py) so no transaction stays open while argon2 runs."""
     user = find_user(db, email)
-    if not password_matches(user.password_hash if user else None, password):
+    if not password_matches(user.password_hash if user else None, password) or not user.can_sign_in:
         return None
     signed_in(user, rehashed(user.password_hash, password), now)
     return user

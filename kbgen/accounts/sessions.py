@@ -41,7 +41,7 @@ def find_session(db: Session, token: str | None, now: dt.datetime | None = None)
     login = db.scalar(select(LoginSession).where(LoginSession.token_hash == _digest(token)))
     if login is None:
         return None
-    if login.expired(now):
+    if login.expired(now) or not login.user.can_sign_in:  # deactivated (or their organization) since
         db.delete(login)
         return None
     if now - login.last_seen_at > _TOUCH_EVERY:
@@ -57,3 +57,11 @@ def session_csrf_token(db: Session, token: str | None) -> str | None:
 def close_session(db: Session, token: str | None) -> None:
     if token:
         db.execute(delete(LoginSession).where(LoginSession.token_hash == _digest(token)))
+
+
+def end_sessions(db: Session, user_id: int, keep_token: str | None = None) -> int:
+    """Sign a person out everywhere (but the browser whose cookie is `keep_token`); returns how many ended."""
+    query = delete(LoginSession).where(LoginSession.user_id == user_id)
+    if keep_token:
+        query = query.where(LoginSession.token_hash != _digest(keep_token))
+    return db.execute(query.execution_options(synchronize_session=False)).rowcount

@@ -28,10 +28,10 @@ NGINX_FILE = f"{POLICY_DIR}/csp.nginx.conf"
 CADDY_FILE = f"{POLICY_DIR}/csp.caddy"
 FORMAT = 1
 
-# The one inline style of the service's own HTML answers (kbgen.web.tickets._html_page): those
-# pages must read well without the site's stylesheets, and a hash trusts exactly this text.
-SERVICE_PAGE_STYLE = ("body{font-family:sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5}"
-                      "li{margin:.3rem 0}")
+# The one inline style of the service's own HTML answers (kbgen/web/pages.py): those pages must read
+# well without the site's stylesheets, and a hash trusts exactly this text (kbgen/theme/service/style.css).
+SERVICE_PAGE_STYLE = (Path(__file__).resolve().parent.parent / "theme" / "service" / "style.css").read_text(
+    encoding="utf-8")
 
 _SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.S | re.I)
 _TYPE = re.compile(r"""\btype\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)

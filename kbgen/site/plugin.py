@@ -39,7 +39,7 @@ log = logging.getLogger("mkdocs.plugins.kbgen")
 SYNONYMS_FILE = "synonyms.yml"
 # Theme folders of templates that kbgen renders itself (kbgen/templates.py): MkDocs would publish
 # every non-.html file of a theme dir (an email's .txt part), so on_files leaves them out.
-PRIVATE_THEME_DIRS = ("mail/",)
+PRIVATE_THEME_DIRS = ("mail/", "service/")
 
 
 class _PluginConfig(base.Config):

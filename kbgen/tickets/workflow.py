@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass
 
-from kbgen.accounts.roles import Role
+from kbgen.accounts.roles import Role, role_of
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,9 @@ def find_status(value: object) -> Status:
 
 
 def role_for(user_role: str) -> str:
-    return AGENT if user_role == AGENT else CUSTOMER
+    """The side of the workflow a person's role acts on: the support team (agents, admins) or the customer."""
+    role = role_of(user_role)
+    return AGENT if user_role == AGENT or (role is not None and role.can_answer_tickets) else CUSTOMER
 
 
 def reopen_deadline(resolved_at: _dt.datetime | None, reopen_days: int) -> _dt.datetime | None:

@@ -10,6 +10,7 @@ script then puts in front of them.
 """
 from __future__ import annotations
 
+from kbgen.accounts.people import DEACTIVATED_MESSAGE, PENDING_MESSAGE
 from kbgen.facts import page
 from kbgen.site.generated import GeneratedPage
 from kbgen.templates import render
@@ -18,6 +19,8 @@ from kbgen.templates import render
 # message that is the URL's :target, so a browser without JavaScript shows the right one.
 FAILED_ID = "kbgen-login-failed"
 THROTTLED_ID = "kbgen-login-throttled"
+DEACTIVATED_ID = "kbgen-login-deactivated"
+PENDING_ID = "kbgen-login-pending"
 FAILED_MESSAGE = "The email or password is incorrect. Check them and try again."
 THROTTLED_MESSAGE = "Too many sign-in attempts. Wait a few minutes and try again."
 
@@ -31,7 +34,8 @@ def account_pages() -> list[GeneratedPage]:
 
 
 def render_login(root: str) -> str:
-    messages = [{"id": FAILED_ID, "text": FAILED_MESSAGE}, {"id": THROTTLED_ID, "text": THROTTLED_MESSAGE}]
+    messages = [{"id": FAILED_ID, "text": FAILED_MESSAGE}, {"id": THROTTLED_ID, "text": THROTTLED_MESSAGE},
+                {"id": DEACTIVATED_ID, "text": DEACTIVATED_MESSAGE}, {"id": PENDING_ID, "text": PENDING_MESSAGE}]
     return render("pages/account/login.html", root=root, messages=messages)
 
 

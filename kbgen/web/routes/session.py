@@ -81,6 +81,10 @@ async def sign_in(request: Request, settings: SettingsDep, response: Response) -
         if is_form:
             return _back_to_login(root, next_path, "failed")
         return JSONResponse({"detail": SIGN_IN_FAILED}, status_code=401)
+    if isinstance(outcome, _Refused):  # the right password, but deactivated or awaiting approval
+        if is_form:
+            return _back_to_login(root, next_path, outcome.reason)
+        return JSONResponse({"detail": outcome.message}, status_code=403)
 
     user, token, csrf_token, device = outcome
     answer = RedirectResponse(on_site(root, next_path), status_code=303) if is_form else response
@@ -109,6 +113,12 @@ def sign_out_form(request: Request, settings: SettingsDep) -> Response:
 
 
 # -- signing in --
+
+@dataclass(frozen=True)
+class _Refused:
+    reason: str  # "deactivated" or "pending": the login page's message of that name
+    message: str
+
 
 @dataclass(frozen=True)
 class _Throttled:
@@ -151,7 +161,7 @@ class _HashSlots:
 
 def _sign_in(make_db: sessionmaker, settings: Settings, slots: _HashSlots, email: str, password: str,
              client: str | None, old_token: str | None,
-             device_cookie: str | None) -> tuple[User, str, str, str] | _Throttled | None:
+             device_cookie: str | None) -> tuple[User, str, str, str] | _Throttled | _Refused | None:
     limit = RateLimit(settings.login_attempts_per_window, dt.timedelta(seconds=settings.login_window_seconds),
                       settings.login_attempts_per_address)
     device = accounts.trusted_device(settings.secret_key, device_cookie, email)
@@ -175,12 +185,22 @@ def _sign_in(make_db: sessionmaker, settings: Settings, slots: _HashSlots, email
     finally:
         slots.release()
     if not matches:
+        if user_id is not None:  # the audit log summarizes failures of real accounts (kbgen/accounts/audit.py)
+            with make_db.begin() as db:
+                user = db.get(User, user_id)
+                if user is not None:
+                    accounts.audit.sign_in_failed(db, user, client)
         return None  # the reserved attempt stays: it is the failure
 
     with make_db.begin() as db:
         user = db.get(User, user_id)
         if user is None or user.password_hash != stored_hash:  # deleted or given a new password meanwhile
             return None
+        refusal = accounts.sign_in_refusal(user)
+        if refusal is not None:
+            accounts.accept_attempt(db, attempt)  # the password was right: no failure to count
+            return _Refused("pending" if user.awaiting_approval and user.deactivated_at is None else "deactivated",
+                            refusal)
         accounts.accept_attempt(db, attempt)
         accounts.signed_in(user, new_hash)
         accounts.close_session(db, old_token)
@@ -222,6 +242,7 @@ async def _credentials(request: Request) -> tuple[bool, dict[str, str]]:
 
 def _back_to_login(root: str, next_path: str | None, error: str) -> Response:
     # The fragment targets the message on the static page, which CSS shows with :target (no JS needed).
+    # error: failed, throttled, deactivated or pending
     query = "?error=" + ("1" if error == "failed" else error) + (f"&next={quote(next_path, safe='/')}" if next_path else "")
     return RedirectResponse(f"{root}{page('sign_in')}{query}#kbgen-login-{error}", status_code=303)
 
