@@ -156,6 +156,9 @@ cli.add_command(_tickets)  # kbgen tickets list|show|move|comment|statuses
 from kbgen.cli.search import report as _report  # noqa: E402
 
 cli.add_command(_report)  # kbgen report searches
+from kbgen.cli.audit import audit as _audit  # noqa: E402
+
+cli.add_command(_audit)  # kbgen audit
 
 
 @cli.command()

@@ -18,7 +18,7 @@ from kbgen.web import bodies
 from kbgen.web import csrf as csrf_protection
 from kbgen.web import errors as api_errors
 from kbgen.web import openapi
-from kbgen.web.routes import assignment, attachments, comments, intake, search, session, ticket_page
+from kbgen.web.routes import account, admin, assignment, attachments, comments, intake, search, session, ticket_page
 from kbgen.web.routes import tickets as tickets_routes
 from kbgen.db import open_database
 from kbgen.settings import Settings
@@ -40,6 +40,8 @@ def create_app(settings: Settings, *, serve_site: bool = True, send_mail: bool =
     for resource in (intake, tickets_routes, comments, attachments, assignment, ticket_page):
         app.include_router(resource.router, dependencies=checked)  # /api/tickets..., /requests/{key}/
     app.include_router(search.router)  # /api/search
+    app.include_router(account.router, dependencies=checked)  # /account/...: invitations, password reset, sign-up
+    app.include_router(admin.router, dependencies=checked)  # /admin/...: organizations, users, audit log
     openapi.install(app)  # each product's ticket body (from forms/) in /openapi.json
     app.state.csp = SitePolicy(settings.site_dir, settings.allowed_origins)  # the built site's script hashes
     csrf_protection.install(app, settings)  # CSRF, body size limit, security headers: every route
