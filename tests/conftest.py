@@ -87,11 +87,12 @@ def page(chromium):
     context.close()
 
 
-def axe_problems(page, impacts=("critical", "serious")) -> list[str]:
-    """axe-core's violations of these impacts on the page as it is now, one line each (empty: clean)."""
+def axe_problems(page, impacts=("critical", "serious"), within: str | None = None) -> list[str]:
+    """axe-core's violations of these impacts on the page as it is now (or the part `within`, a CSS selector),
+    one line each (empty: clean)."""
     from axe_playwright_python.sync_playwright import Axe
 
-    results = Axe().run(page)
+    results = Axe().run(page, context=within) if within else Axe().run(page)
     return [f"{v['impact']}: {v['id']} ({v['help']}) at " + ", ".join(str(n["target"]) for n in v["nodes"][:3])
             for v in results.response["violations"] if v.get("impact") in impacts]
 

@@ -7,6 +7,7 @@
   people.py        adding, finding and listing organizations and users; signing in with a password
   sessions.py      sign-in sessions (cookie token hashes, CSRF tokens, expiry)
   login_limits.py  the sign-in rate limit and trusted-device cookies
+  memberships.py   partners in several organizations (add_membership, remove_membership)
   tokens.py        single-use links sent by email (invitations, password resets, sign-up checks)
   audit.py         the audit log of account actions (AuditEvent, record, the actions' labels)
 
@@ -24,6 +25,7 @@ from kbgen.accounts.login_limits import (DEVICE_COOKIE, DEVICE_LIFETIME, Attempt
                                          trusted_device)
 from kbgen.accounts import audit, tokens
 from kbgen.accounts.audit import AuditEvent
+from kbgen.accounts.memberships import add_membership, remove_membership
 from kbgen.accounts.models import (MAX_DOMAIN, MAX_EMAIL, MAX_NAME, SESSION_IDLE, SESSION_LIFETIME, AccountError,
                                    AccountToken, LoginFailure, LoginSession, Membership, Organization,
                                    OrganizationDomain, User)
@@ -39,7 +41,7 @@ from kbgen.db import utcnow  # kept importable here: timestamps were defined in 
 
 __all__ = [
     "ADMIN_ROLES", "MAX_DOMAIN", "AccountToken", "AuditEvent", "Membership", "OrganizationDomain", "audit",
-    "check_new_password", "end_sessions", "sign_in_refusal", "tokens",
+    "add_membership", "remove_membership", "check_new_password", "end_sessions", "sign_in_refusal", "tokens",
     "CSRF_COOKIE", "DEVICE_COOKIE", "DEVICE_LIFETIME", "MAX_EMAIL", "MAX_NAME", "MAX_PASSWORD", "MIN_PASSWORD",
     "ROLES", "SESSION_COOKIE", "SESSION_IDLE", "SESSION_LIFETIME", "SUPPORT_ROLES", "AccountError", "Attempt",
     "LoginFailure", "LoginSession", "Organization", "RateLimit", "Role", "User", "_digest", "accept_attempt",

@@ -167,7 +167,7 @@ cli.add_command(_audit)  # kbgen audit
 def demo(inventory: Path) -> None:
     """Create the demo organizations and logins (idempotent) and print them."""
     from kbgen.cli.database import opened, settings as project_settings
-    from kbgen.cli.demo import ensure_demo
+    from kbgen.cli.demo import DEMO_MEMBERSHIPS, ensure_demo
 
     settings = project_settings()
     with opened(settings) as database, database.sessionmaker.begin() as db:
@@ -175,7 +175,9 @@ def demo(inventory: Path) -> None:
     click.echo(f"Demo database: {settings.database_url}")
     click.echo("Demo logins (local demo only):")
     for login in logins:
-        click.echo(f"  {login.role:<9} {login.email:<28} password: {login.password:<15} ({login.organization})")
+        also = [org for email, org in DEMO_MEMBERSHIPS if email == login.email]
+        orgs = login.organization + (f"; also for {', '.join(also)}" if also else "")
+        click.echo(f"  {login.role:<9} {login.email:<28} password: {login.password:<15} ({orgs})")
     click.echo(f"Portal: {settings.public_url}/   Emails are written to {settings.mail_dir}/ unless KBGEN_SMTP_URL is set.")
 
 

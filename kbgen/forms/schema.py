@@ -44,6 +44,10 @@ def json_schema(form: ProductForm) -> dict[str, Any]:
             "attachments": {"type": "object"},
             "idempotency_key": {"type": "string", "pattern": f"^{IDEMPOTENCY_KEY_RE.pattern}$",
                                 "description": "Send the same key when retrying, to create the ticket once."},
+            "organization": {"type": "integer", "minimum": 1,
+                             "description": "The id of the organization the request is for: one of the "
+                                            "requester's (GET /api/me `organizations`; a partner may have "
+                                            "several). By default the requester's own."},
         },
         "oneOf": variants,
     }

@@ -169,7 +169,7 @@ def _missing_message(f: Field) -> str:
     return "This field is required."
 
 
-FORM_KEYS = ("product", "request_type", "priority", "idempotency_key", "related_to")
+FORM_KEYS = ("product", "request_type", "priority", "idempotency_key", "related_to", "organization")
 
 
 def body_from_form(pairs: Iterable[tuple[str, Any]], attachments: Mapping[str, int] | None = None) -> dict[str, Any]:

@@ -19,7 +19,8 @@ from kbgen.tickets import workflow
 from kbgen.tickets.attachments import (Stored, Upload, attachment_path, attachment_rows, check_upload_limits,
                                        clean_filename, discard, store_files)
 from kbgen.tickets.errors import (AttachmentNotAccepted, AttachmentRejected, CommentRejected, FilterInvalid,
-                                  NotAllowed, TicketClosed, TicketError, TicketNotFound)
+                                  NotAllowed, OrganizationInvalid, TicketClosed, TicketError,
+                                  TicketNotFound)
 from kbgen.tickets.keys import KEY_PATTERN, format_key, next_number, page_url
 from kbgen.tickets.markup import plain_text_html, render_markdown
 from kbgen.tickets.models import (ASSIGNED, AUTOMATION, AUTOMATION_FAILED, COMMENT, CREATED, EVENT_KINDS,
@@ -36,7 +37,7 @@ __all__ = [
     "workflow",
     "Stored", "Upload", "attachment_path", "attachment_rows", "check_upload_limits", "clean_filename", "discard",
     "store_files",
-    "AttachmentNotAccepted", "AttachmentRejected", "CommentRejected", "FilterInvalid", "NotAllowed", "TicketClosed",
+    "AttachmentNotAccepted", "AttachmentRejected", "CommentRejected", "FilterInvalid", "NotAllowed", "OrganizationInvalid", "TicketClosed",
     "TicketError", "TicketNotFound",
     "KEY_PATTERN", "format_key", "next_number", "page_url",
     "plain_text_html", "render_markdown",

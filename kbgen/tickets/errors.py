@@ -47,3 +47,9 @@ class AttachmentNotAccepted(TicketError):
 
 class FilterInvalid(TicketError):
     status = 422
+
+
+class OrganizationInvalid(TicketError):
+    """A request opened for an organization that is not one of the requester's."""
+
+    status = 422

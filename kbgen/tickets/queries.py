@@ -30,11 +30,18 @@ def sees_everything(viewer: User | None) -> bool:
     return viewer is None or is_agent(viewer)
 
 
+def visible_to(viewer: User):
+    """The condition on Ticket for someone who is not of the support team: one of their organizations
+    (their own, and a partner's further ones)."""
+    ids = viewer.organization_ids
+    return Ticket.organization_id == ids[0] if len(ids) == 1 else Ticket.organization_id.in_(ids)
+
+
 def get_ticket(session: Session, viewer: User | None, key: str) -> Ticket:
     """The ticket, if `viewer` may see it; another organization's ticket is 'not found', never 'forbidden'."""
     query = select(Ticket).where(Ticket.key == str(key).strip().upper())
     if not sees_everything(viewer):
-        query = query.where(Ticket.organization_id == viewer.organization_id)
+        query = query.where(visible_to(viewer))
     ticket = session.scalars(query).first()
     if ticket is None:
         raise TicketNotFound(f"No request {key} here. Check the key, or sign in with the account that opened it.")
@@ -84,7 +91,7 @@ class TicketFilter:
     priority: list[str] = field(default_factory=list)
     requester: list[str] = field(default_factory=list)  # user ids or emails
     mine: bool = False
-    organization: int | None = None  # agents only: narrow to one organization
+    organization: int | None = None  # narrow to one organization (a partner: one of theirs)
     assignee: str | None = None  # agents only: a user id or email, or "none"
     q: str = ""  # text in the key or the summary
     sort: str = "-created"  # a key of SORTS, '-' for descending
@@ -137,12 +144,12 @@ def _paging(value: Any, default: int, high: int, field: str) -> int:
 
 
 def list_tickets(session: Session, viewer: User | None, filters: TicketFilter | None = None) -> TicketPage:
-    """One page of the tickets `viewer` may see: their organization's, or every one for agents."""
+    """One page of the tickets `viewer` may see: their organizations', or every one for agents."""
     f = filters or TicketFilter()
     query = select(Ticket)
     if not sees_everything(viewer):
-        query = query.where(Ticket.organization_id == viewer.organization_id)
-    elif f.organization is not None:
+        query = query.where(visible_to(viewer))
+    if f.organization is not None:  # for a partner, one of theirs (another's simply finds nothing)
         query = query.where(Ticket.organization_id == f.organization)
     if f.status:
         try:
@@ -204,17 +211,21 @@ MAX_REQUESTER_CHOICES = 500
 
 
 def requesters_of(session: Session, viewer: User) -> list[User]:
-    """People whose tickets `viewer` can filter by: their organization's members (requesters, for agents)."""
+    """People whose tickets `viewer` can filter by: their organizations' members (requesters, for agents)."""
     if sees_everything(viewer):
         # Every organization's requesters can be many: the first few hundred by name; the API takes any email.
         query = select(User).where(User.id.in_(select(Ticket.requester_id).distinct()))
     else:
-        query = select(User).where(User.organization_id == viewer.organization_id)
+        # Their organizations' members, and whoever opened one of their organizations' requests (a partner).
+        query = select(User).where(or_(User.organization_id.in_(viewer.organization_ids),
+                                       User.id.in_(select(Ticket.requester_id).where(visible_to(viewer)).distinct())))
     return list(session.scalars(query.order_by(User.name, User.email).limit(MAX_REQUESTER_CHOICES)).all())
 
 
 def agents(session: Session) -> list[User]:
-    return list(session.scalars(select(User).where(User.role.in_(SUPPORT_ROLES)).order_by(User.name)).all())
+    """The support team people can assign tickets to: agents and admins who can still sign in."""
+    return list(session.scalars(select(User).where(User.role.in_(SUPPORT_ROLES), User.deactivated_at.is_(None))
+                                .order_by(User.name)).all())
 
 
 def user_named(session: Session, wanted: str, field: str) -> User | None:

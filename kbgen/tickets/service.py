@@ -21,7 +21,7 @@ from kbgen.settings import Settings
 from kbgen.site.catalog import find_product, product_by_slug
 from kbgen.tickets import keys, workflow
 from kbgen.tickets.attachments import Upload, attachment_rows, discard, store_files
-from kbgen.tickets.errors import CommentRejected, NotAllowed, TicketClosed
+from kbgen.tickets.errors import CommentRejected, NotAllowed, OrganizationInvalid, TicketClosed
 from kbgen.tickets.markup import plain_text_html, render_markdown
 from kbgen.tickets.models import (ASSIGNED, AUTOMATION, AUTOMATION_FAILED, COMMENT, MAX_SUMMARY, NOTE, STATUS, Ticket,
                                   TicketConsent, TicketEvent, utcnow)
@@ -59,23 +59,34 @@ def _notify(session: Session, settings: Settings, event: str, ticket: Ticket, ac
 
 def create_ticket(session: Session, settings: Settings, submission: Any, requester: User, *,
                   idempotency_key: str | None = None, uploads: Sequence[Upload] = (),
-                  related_key: str | None = None) -> tuple[Ticket, bool]:
+                  related_key: str | None = None, organization_id: int | None = None) -> tuple[Ticket, bool]:
     """Store a validated submission as a new ticket; (ticket, created).
 
-    The same idempotency key from the same requester returns the first ticket
-    (created False), even when both submissions race each other.  `requester`
-    must have its organization loaded (accounts loads it with the user).
+    The ticket belongs to `organization_id`, which must be one of the requester's organizations
+    (a partner's further ones included); by default the organization of the closed request it
+    follows up, else the requester's own. The same idempotency key from the same requester
+    returns the first ticket (created False), even when both submissions race each other.
+    `requester` must have its organizations loaded (accounts loads them with the user).
     """
     if requester.organization_id is None:
         raise NotAllowed("Your account belongs to no organization, so it cannot open requests. "
                          "Ask your administrator to add it to one.")
+    theirs = {org.id: org for org in requester.organizations}
+    if organization_id is not None and organization_id not in theirs:
+        raise OrganizationInvalid(
+            "Choose one of your organizations: "
+            + ", ".join(f"{org.name} ({org.id})" for org in theirs.values()), field="organization")
     idempotency_key = (idempotency_key or "").strip()[:100] or None
     product = find_product(submission.product) or product_by_slug(submission.product)
     related = None
     if related_key:
-        related = session.scalars(select(Ticket.key).where(
-            Ticket.key == related_key.strip().upper(),
-            Ticket.organization_id == requester.organization_id)).first()
+        related_row = session.execute(select(Ticket.key, Ticket.organization_id).where(
+            Ticket.key == related_key.strip().upper(), Ticket.organization_id.in_(list(theirs)))).first()
+        if related_row is not None:
+            related = related_row.key
+            if organization_id is None:
+                organization_id = related_row.organization_id
+    organization = theirs[organization_id if organization_id is not None else requester.organization_id]
     stored = store_files(settings, uploads, submission)
     try:
         with _writing(session):
@@ -86,8 +97,8 @@ def create_ticket(session: Session, settings: Settings, submission: Any, request
                 request_type=submission.request_type, priority=submission.priority,
                 summary=str(submission.summary or "")[:MAX_SUMMARY],
                 description=str(submission.description or ""), status=workflow.INITIAL.name,
-                values=dict(submission.values or {}), organization_id=requester.organization_id,
-                requester_id=requester.id, requester=requester, organization=requester.organization,
+                values=dict(submission.values or {}), organization_id=organization.id,
+                requester_id=requester.id, requester=requester, organization=organization,
                 idempotency_key=idempotency_key, related_key=related, created_at=now, updated_at=now)
             session.add(ticket)
             for consent in getattr(submission, "consents", None) or ():

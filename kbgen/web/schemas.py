@@ -89,6 +89,9 @@ class TicketListOut(BaseModel):
     requesters: list[PersonOut] = Field(description="Who the requester filter can choose")
     agents: list[PersonOut] = Field(description="The support team (agents only; empty for customers)")
     organization: OrganizationOut | None = Field(description="The viewer's organization")
+    organizations: list[OrganizationOut] = Field(
+        default_factory=list, description="The viewer's organizations when they are several (a partner's); "
+                                          "empty for agents")
     viewer: PersonOut
 
 
@@ -178,7 +181,11 @@ class AccountUserOut(BaseModel):
 
 class AccountOut(BaseModel):
     user: AccountUserOut
-    organization: OrganizationOut
+    organization: OrganizationOut = Field(description="Their own organization")
+    organizations: list[OrganizationOut] = Field(
+        description="Every organization they open and follow requests for: their own first, then a partner's "
+                    "further ones. Send one's id as `organization` when opening a request.")
+    is_admin: bool = Field(False, description="Runs the accounts: the admin pages are theirs")
     csrf_token: str = Field(description="Send it back as X-CSRF-Token with every change")
 
 
@@ -300,6 +307,7 @@ def ticket_list_out(session: Session, found: tickets.TicketPage, viewer: User, c
         requesters=[person_out(u, viewer) for u in tickets.requesters_of(session, viewer)],
         agents=_agents(session, viewer),
         organization=None if agent else _organization(viewer.organization),
+        organizations=[] if agent else [_organization(o) for o in viewer.organizations],
         viewer=person_out(viewer, viewer),
     )
 
@@ -307,4 +315,6 @@ def ticket_list_out(session: Session, found: tickets.TicketPage, viewer: User, c
 def account_out(user: User, csrf_token: str) -> AccountOut:
     """The body of GET /api/me and of a successful JSON sign-in."""
     return AccountOut(user=AccountUserOut(id=user.id, email=user.email, name=user.name, role=user.role),
-                      organization=_organization(user.organization), csrf_token=csrf_token)
+                      organization=_organization(user.organization),
+                      organizations=[_organization(o) for o in user.organizations], is_admin=user.is_admin,
+                      csrf_token=csrf_token)

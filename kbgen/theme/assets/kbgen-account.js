@@ -56,6 +56,11 @@
     who.title = account.user.email;
     var requests = el("a", "kbgen-account__requests", "Requests");
     requests.href = root + core.page("requests");
+    var admin = null;
+    if (account.is_admin) {  // the admin pages are the service's own (kbgen.facts SERVICE_PAGES)
+      admin = el("a", "kbgen-account__admin", "Admin");
+      admin.href = core.apiUrl(core.facts.service_pages.admin_home);
+    }
     var out = el("button", "kbgen-account__signout", "Sign out");
     out.type = "button";
     out.addEventListener("click", function () {
@@ -69,6 +74,7 @@
     });
     container.appendChild(who);
     container.appendChild(requests);
+    if (admin) container.appendChild(admin);
     container.appendChild(out);
   }
 

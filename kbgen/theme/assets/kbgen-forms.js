@@ -370,6 +370,34 @@
     }
   }
 
+  /* ---------------------------------------------------------------- organizations */
+
+  // A partner of several organizations picks the request's organization (GET /api/me lists them).
+  function offerOrganizations(form) {
+    var wrapper = form.querySelector("[data-kbgen-organization]");
+    var account = window.kbgenAccount;
+    if (!wrapper || !account) return;
+    account.me().then(function (me) {
+      var orgs = me && Array.isArray(me.organizations) ? me.organizations : [];
+      if (orgs.length < 2) return;
+      var select = wrapper.querySelector("select");
+      select.textContent = "";
+      var choose = document.createElement("option");
+      choose.value = "";
+      choose.textContent = "Choose…";
+      select.appendChild(choose);
+      orgs.forEach(function (org) {
+        var option = document.createElement("option");
+        option.value = String(org.id);
+        option.textContent = org.name;
+        select.appendChild(option);
+      });
+      select.required = true;
+      select.disabled = false;
+      wrapper.hidden = false;
+    }).catch(function () { /* signed out or no service: the form says so on submit */ });
+  }
+
   /* ---------------------------------------------------------------- start */
 
   function setup(form) {
@@ -381,6 +409,7 @@
     var key = form.querySelector('input[name="idempotency_key"]');
     if (key && !key.value) key.value = uuid();  // kept for retries of this page, so one ticket is created
     showRelated(form);
+    offerOrganizations(form);
     refreshConditions(form);
     form.addEventListener("change", function () { refreshConditions(form); });
     form.addEventListener("input", function (ev) {

@@ -119,7 +119,13 @@
     page.hidden = false;
     showAgentControls(page, isAgent);
     var org = page.querySelector("[data-kbgen-org]");
-    if (org) org.textContent = data.organization ? data.organization.name : "every organization";
+    var orgs = data.organizations || [];  // a partner's several organizations
+    var severalOrgs = isAgent || orgs.length > 1;
+    if (org) {
+      org.textContent = isAgent ? "every organization"
+        : orgs.length > 1 ? orgs.map(function (o) { return o.name; }).join(", ")
+        : data.organization ? data.organization.name : "your organization";
+    }
     fillPeople(page.querySelector("[data-kbgen-requesters]"), data.requesters, params.get("requester"), 1);
     if (isAgent) fillPeople(page.querySelector("[data-kbgen-assignees]"), data.agents, params.get("assignee"), 2);
 
@@ -127,7 +133,7 @@
     var root = siteRoot();
     data.items.forEach(function (item) {
       var who = [el("span", { text: item.requester.name })];
-      if (isAgent) who.push(el("small", { "class": "kbgen-org-name", text: item.organization.name }));
+      if (severalOrgs) who.push(el("small", { "class": "kbgen-org-name", text: item.organization.name }));
       body.appendChild(el("tr", { "data-key": item.key }, [
         el("td", {}, [el("a", { href: root + item.url, text: item.key })]),
         el("td", {}, [el("a", { href: root + item.url, text: item.summary })]),

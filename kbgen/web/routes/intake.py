@@ -90,6 +90,13 @@ async def create(request: Request, user: MaybeUser, session: SessionDep, setting
                 return _html_errors(request, settings, exc.errors or [("", exc.detail)], exc.status_code)
             raise
         related = data.pop("related_to", None)
+        organization = data.pop("organization", None)
+        organization_id = _organization_id(organization)
+        if organization_id is False:
+            message = "Must be the id of one of your organizations (a whole number)."
+            if html:
+                return _html_errors(request, settings, [("Organization", message)], 422)
+            return error_response(422, "The organization is not one of yours.", [("organization", message)])
         catalog = forms_catalog(request.app)
         from kbgen.forms import SubmissionInvalid
 
@@ -104,7 +111,7 @@ async def create(request: Request, user: MaybeUser, session: SessionDep, setting
         try:
             ticket, created = await run_in_threadpool(
                 _create, session, settings, user, submission, data.get("idempotency_key"), uploads,
-                related if isinstance(related, str) else None)
+                related if isinstance(related, str) else None, organization_id)
         except tickets.TicketError as exc:
             if html:
                 return _html_errors(request, settings, [("", exc.message)], exc.status)
@@ -148,10 +155,24 @@ async def _read_intake(request: Request, settings: Settings) -> tuple[dict, list
     return body_from_form(form.multi_items(), counts), uploads, form
 
 
-def _create(session, settings: Settings, user, submission, idempotency_key, uploads, related):
+def _create(session, settings: Settings, user, submission, idempotency_key, uploads, related, organization_id):
     viewer = session.merge(user, load=False)
     return tickets.create_ticket(session, settings, submission, viewer, idempotency_key=idempotency_key,
-                                 uploads=uploads, related_key=related)
+                                 uploads=uploads, related_key=related, organization_id=organization_id)
+
+
+def _organization_id(value: Any) -> int | None | bool:
+    """The posted organization's id; None when not given (the requester's own); False when it is no id."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value if 1 <= value <= tickets.MAX_ID else False
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
+        number = int(value)
+        return number if 1 <= number <= tickets.MAX_ID else False
+    return False
 
 
 def _automations(app: FastAPI, ticket: tickets.Ticket) -> None:
