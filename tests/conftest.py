@@ -192,7 +192,8 @@ def copy_project(dest: Path) -> Path:
     for name in ("content", "forms"):
         if (REPO / name).is_dir():
             shutil.copytree(REPO / name, dest / name)
-    shutil.copy(REPO / "mkdocs.yml", dest / "mkdocs.yml")
+    for name in ("mkdocs.yml", "sla.yml"):
+        shutil.copy(REPO / name, dest / name)
     return dest
 
 

@@ -73,6 +73,8 @@ class User(Base):
     deactivated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(), default=None)
     # Signed up by email domain for an organization that wants an admin's approval first.
     awaiting_approval: Mapped[bool] = mapped_column(Boolean(), default=False)
+    # Which ticket emails they get: kbgen.mail.preferences.PREFERENCES (all, replies, none).
+    notify: Mapped[str] = mapped_column(String(16), default="all")
 
     # Joined, so a User handed to a request handler still knows its organization after the db session closed.
     organization: Mapped[Organization] = relationship(back_populates="users", lazy="joined")

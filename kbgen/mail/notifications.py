@@ -9,7 +9,7 @@ Who gets an email:
 - ticket_created: the requester (a receipt with the key and link) and the support team;
 - comment_added: the requester when an agent comments publicly, the support team
   when a customer or partner comments; internal notes are never emailed;
-- status_changed: the requester.
+- status_changed, priority_changed: the requester.
 Nobody is emailed about their own action, except the creation receipt, which
 is the requester's record of the key and the link.
 
@@ -35,7 +35,7 @@ from kbgen.db import Base, utcnow  # naive UTC, as every stored time
 from kbgen.settings import Settings
 from kbgen.templates import render
 
-EVENTS = ("ticket_created", "comment_added", "status_changed")
+EVENTS = ("ticket_created", "comment_added", "status_changed", "priority_changed")
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 
@@ -130,6 +130,9 @@ def _one_line(text: object, limit: int = 160) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+one_line = _one_line  # public names for kbgen/mail/account_mail.py
+
+
 def _address(text: object) -> str:
     """An address for a header: an address holds no spaces or controls, so they are dropped, not replaced."""
     return "".join(_one_line(text, 320).split())
@@ -186,6 +189,8 @@ def compose(event: str, audience: str, ticket: Any, actor: Any, settings: Settin
         new = str(details.get("new") or ticket.status)
         words |= {"actor": _person(actor), "old": str(details.get("old") or ""), "new": new,
                   "status": _status_text(new)}
+    elif event == "priority_changed":
+        words |= {"actor": _person(actor), "old": str(details.get("old") or ""), "new": str(details.get("new") or "")}
     message = _message(event, audience, recipient[1], quote, ticket_link(settings, ticket), **words)
     return Email(to_email=recipient[0], to_name=recipient[1], subject=message["subject"],
                  text=render("mail/body.txt", **message), html=render("mail/body.html", **message))
@@ -220,7 +225,7 @@ def recipients(event: str, ticket: Any, actor: Any, settings: Settings,
             return []
         author = getattr(comment, "author", None) or actor
         chosen = [("requester", requester)] if _is_agent(author) else [("team", team)]
-    elif event == "status_changed":
+    elif event in ("status_changed", "priority_changed"):
         if details.get("old") is not None and details.get("old") == details.get("new"):
             return []
         chosen = [("requester", requester)]
@@ -237,6 +242,17 @@ def recipients(event: str, ticket: Any, actor: Any, settings: Settings,
     return result
 
 
+def outbox_row(settings: Settings, event: str, email: Email, *, ticket_key: str | None = None,
+               thread_id: str | None = None) -> Outbox:
+    """A pending Outbox row for a composed email (tickets' here, accounts' in kbgen/mail/account_mail.py).
+    Every value that becomes a header (kbgen/mail/sender.py) is made one clean line here."""
+    return Outbox(event=event, ticket_key=ticket_key, to_email=_address(email.to_email),
+                  to_name=_one_line(email.to_name, 200), reply_to=_address(no_reply_address(settings)),
+                  subject=_one_line(email.subject, 300), body_text=email.text, body_html=email.html,
+                  thread_id=_address(thread_id) if thread_id else None,
+                  status=PENDING, attempts=0, next_attempt_at=utcnow())
+
+
 def notify(session: Session, settings: Settings, event: str, ticket: Any, actor: Any,
            **details: Any) -> list[Outbox]:
     """Queue the emails an event causes, in the caller's transaction (the caller commits)."""
@@ -244,14 +260,16 @@ def notify(session: Session, settings: Settings, event: str, ticket: Any, actor:
     domain = mail_domain(settings)
     for audience, recipient in recipients(event, ticket, actor, settings, **details):
         email = compose(event, audience, ticket, actor, settings, recipient, **details)
-        # Every value that becomes a header (kbgen/mailer.py) is made one clean line here.
-        rows.append(Outbox(event=event, ticket_key=str(ticket.key), to_email=_address(email.to_email),
-                           to_name=_one_line(email.to_name, 200), reply_to=_address(no_reply_address(settings)),
-                           subject=_one_line(email.subject, 300), body_text=email.text, body_html=email.html,
-                           thread_id=_address(f"<ticket.{ticket.key}@{domain}>"),
-                           status=PENDING, attempts=0, next_attempt_at=utcnow()))
+        rows.append(outbox_row(settings, event, email, ticket_key=str(ticket.key),
+                               thread_id=f"<ticket.{ticket.key}@{domain}>"))
+    return queue(session, settings, rows)
+
+
+def queue(session: Session, settings: Settings, rows: list[Outbox]) -> list[Outbox]:
+    """Add Outbox rows to the caller's transaction, each with its Message-ID, and wake the sender."""
     if not rows:
         return rows
+    domain = mail_domain(settings)
     session.add_all(rows)
     session.flush()
     for row in rows:

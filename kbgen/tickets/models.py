@@ -24,7 +24,10 @@ STATUS = "status"
 ASSIGNED = "assigned"
 AUTOMATION = "automation"
 AUTOMATION_FAILED = "automation_failed"
-EVENT_KINDS = (CREATED, COMMENT, NOTE, STATUS, ASSIGNED, AUTOMATION, AUTOMATION_FAILED)
+PRIORITY = "priority"  # an agent changed the priority (the customer sees it)
+SLA_BREACH = "sla_breach"  # internal: a response or resolution target was missed
+RATING = "rating"  # internal: the requester rated the closed request
+EVENT_KINDS = (CREATED, COMMENT, NOTE, STATUS, ASSIGNED, AUTOMATION, AUTOMATION_FAILED, PRIORITY, SLA_BREACH, RATING)
 
 
 class KeyCounter(Base):
@@ -50,6 +53,10 @@ class Ticket(Base):
         Index("ix_tickets_org_updated", "organization_id", "updated_at"),
         Index("ix_tickets_status_created", "status", "created_at"),
         Index("ix_tickets_created", "created_at"),
+        # The team's queues: by due time, by assignee, and what changed lately (live pages).
+        Index("ix_tickets_sla_due", "sla_due_at"),
+        Index("ix_tickets_assignee_status", "assignee_id", "status"),
+        Index("ix_tickets_updated", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -70,6 +77,17 @@ class Ticket(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Service levels (kbgen/sla/clock.py): due times of the running clocks, the resolution time left
+    # while paused, when each target was missed, and the earliest running due time (queues sort by it).
+    first_response_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    response_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    resolution_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    resolution_remaining: Mapped[int | None] = mapped_column(Integer)  # working seconds, negative when overdue
+    response_breached_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    resolution_breached_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    sla_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # The customer reopened it and no agent has acted since: flagged in the queues.
+    reopened_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     organization: Mapped[Organization] = relationship(Organization, lazy="joined", innerjoin=True)
     requester: Mapped[User] = relationship(User, foreign_keys=[requester_id], lazy="joined", innerjoin=True)
@@ -80,6 +98,10 @@ class Ticket(Base):
         back_populates="ticket", order_by="Attachment.id", cascade="all, delete-orphan")
     consents: Mapped[list["TicketConsent"]] = relationship(
         back_populates="ticket", order_by="TicketConsent.id", cascade="all, delete-orphan")
+    watchers: Mapped[list["Watcher"]] = relationship(
+        back_populates="ticket", order_by="Watcher.id", cascade="all, delete-orphan")
+    rating: Mapped["Rating | None"] = relationship(back_populates="ticket", cascade="all, delete-orphan",
+                                                   uselist=False)
 
     @property
     def url(self) -> str:
@@ -157,3 +179,34 @@ class TicketConsent(Base):
 
     ticket: Mapped[Ticket] = relationship(back_populates="consents")
     user: Mapped[User] = relationship(User, lazy="joined")
+
+
+class Watcher(Base):
+    """Someone of the ticket's organization who follows it and gets its notifications (the requester
+    follows without a row)."""
+
+    __tablename__ = "ticket_watchers"
+    __table_args__ = (UniqueConstraint("ticket_id", "user_id", name="uq_ticket_watchers"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey(Ticket.id, ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey(User.id, ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="watchers")
+    user: Mapped[User] = relationship(User, lazy="joined")
+
+
+class Rating(Base):
+    """The requester's satisfaction with a closed request: 1 to 5, with an optional comment; once."""
+
+    __tablename__ = "ticket_ratings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey(Ticket.id, ondelete="CASCADE"), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey(User.id, ondelete="SET NULL"))
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="rating")

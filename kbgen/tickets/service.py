@@ -12,7 +12,7 @@ import threading
 from contextlib import contextmanager, nullcontext
 from typing import Any, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,8 +23,9 @@ from kbgen.tickets import keys, workflow
 from kbgen.tickets.attachments import Upload, attachment_rows, discard, store_files
 from kbgen.tickets.errors import CommentRejected, NotAllowed, OrganizationInvalid, TicketClosed
 from kbgen.tickets.markup import plain_text_html, render_markdown
-from kbgen.tickets.models import (ASSIGNED, AUTOMATION, AUTOMATION_FAILED, COMMENT, MAX_SUMMARY, NOTE, STATUS, Ticket,
-                                  TicketConsent, TicketEvent, utcnow)
+from kbgen.sla import clock, for_forms
+from kbgen.tickets.models import (ASSIGNED, AUTOMATION, AUTOMATION_FAILED, COMMENT, MAX_SUMMARY, NOTE, PRIORITY,
+                                  SLA_BREACH, STATUS, Ticket, TicketConsent, TicketEvent, utcnow)
 from kbgen.tickets.queries import is_agent, user_named
 
 MAX_COMMENT_CHARS = 20_000
@@ -100,6 +101,7 @@ def create_ticket(session: Session, settings: Settings, submission: Any, request
                 values=dict(submission.values or {}), organization_id=organization.id,
                 requester_id=requester.id, requester=requester, organization=organization,
                 idempotency_key=idempotency_key, related_key=related, created_at=now, updated_at=now)
+            clock.start(ticket, for_forms(settings.forms_dir), now)
             session.add(ticket)
             for consent in getattr(submission, "consents", None) or ():
                 ticket.consents.append(TicketConsent(
@@ -173,6 +175,11 @@ def add_comment(session: Session, settings: Settings, ticket: Ticket, author: Us
             session.add(event)
             session.add_all(attachment_rows(stored, ticket, author, event))
             ticket.updated_at = now
+            if is_agent(author):
+                _agent_acted(ticket)
+                if not internal:
+                    clock.responded(ticket, now)
+            _record_breaches(session, ticket, now)
             session.flush()
             _notify(session, settings, "comment_added", ticket, author, comment=event)
             target = None if internal or is_agent(author) else workflow.on_customer_comment(ticket.status)
@@ -206,17 +213,26 @@ def transition(session: Session, settings: Settings, ticket: Ticket, actor: User
     move = workflow.check(ticket.status, to, actor.role if actor else workflow.AGENT,
                           resolved_at=ticket.resolved_at, reopen_days=settings.reopen_days, now=now)
     with _writing(session):
-        event = _change_status(session, settings, ticket, actor, move.target, now)
+        event = _change_status(session, settings, ticket, actor, move.target, now,
+                               reopened=move.reopen_window and not is_agent(actor) and actor is not None)
     return event
 
 
 def _change_status(session: Session, settings: Settings, ticket: Ticket, actor: User | None,
-                   target: workflow.Status, now: dt.datetime) -> TicketEvent:
+                   target: workflow.Status, now: dt.datetime, reopened: bool = False) -> TicketEvent:
     old = ticket.status
+    _record_breaches(session, ticket, now)
     ticket.status = target.name
     ticket.updated_at = now
     if target is workflow.RESOLVED:
         ticket.resolved_at = now
+    clock.status_changed(ticket, for_forms(settings.forms_dir), old, target.name, now, reopened=reopened)
+    if actor is None or is_agent(actor):  # the support team (the CLI is the team too)
+        _agent_acted(ticket)
+        if target in (workflow.WAITING_FOR_CUSTOMER, workflow.RESOLVED):
+            clock.responded(ticket, now)  # asking the customer, or resolving, answers them
+    elif reopened:
+        ticket.reopened_at = now
     event = TicketEvent(ticket=ticket, kind=STATUS, author_id=actor.id if actor else None, author=actor,
                         old_status=old, new_status=target.name, created_at=now)
     session.add(event)
@@ -237,6 +253,7 @@ def assign(session: Session, settings: Settings, ticket: Ticket, actor: User | N
         ticket.assignee_id = assignee.id if assignee else None
         ticket.assignee = assignee
         ticket.updated_at = now
+        _agent_acted(ticket)
         event = TicketEvent(ticket=ticket, kind=ASSIGNED, internal=True, author_id=actor.id if actor else None,
                             author=actor, title=f"Assigned to {assignee.display_name}" if assignee
                             else "Unassigned", created_at=now)
@@ -260,3 +277,67 @@ def assign_to(session: Session, settings: Settings, ticket: Ticket, actor: User 
 def _may_assign(actor: User | None) -> None:
     if actor is not None and not is_agent(actor):
         raise NotAllowed("Only the support team assigns requests.")
+
+
+def change_priority(session: Session, settings: Settings, ticket: Ticket, actor: User | None,
+                    priority: str) -> TicketEvent:
+    """An agent sets another priority: new targets from now on (the time used still counts), a timeline
+    event the customer sees, and an email to them."""
+    from kbgen.forms import PRIORITIES
+
+    _may_assign(actor)
+    wanted = str(priority or "").strip().lower()
+    chosen = next((p for p in PRIORITIES if wanted in (p.slug, p.name.lower())), None)
+    if chosen is None:
+        raise CommentRejected(f"Unknown priority {str(priority)[:40]!r}; use one of: "
+                              + ", ".join(p.name for p in PRIORITIES) + ".", field="priority")
+    if ticket.status == workflow.FINAL.name:
+        raise TicketClosed(closed_message(ticket), new_request_url=new_request_url(ticket), related_key=ticket.key)
+    old = next((p for p in PRIORITIES if p.slug == ticket.priority), None)
+    if old is chosen:
+        raise CommentRejected(f"The priority is already {chosen.name}.", field="priority")
+    with _writing(session):
+        now = utcnow()
+        _record_breaches(session, ticket, now)
+        ticket.priority = chosen.slug
+        ticket.updated_at = now
+        clock.priority_changed(ticket, for_forms(settings.forms_dir), old.slug if old else "", now)
+        _agent_acted(ticket)
+        event = TicketEvent(ticket=ticket, kind=PRIORITY, author_id=actor.id if actor else None, author=actor,
+                            title=f"Priority changed from {old.name if old else ticket.priority} to {chosen.name}",
+                            created_at=now)
+        session.add(event)
+        session.flush()
+        _notify(session, settings, "priority_changed", ticket, actor, old=old.name if old else "", new=chosen.name)
+    return event
+
+
+def record_breaches(session: Session, now: dt.datetime | None = None, limit: int = 500) -> int:
+    """The periodic sweep: record every target missed since the last sweep (an internal timeline event
+    each, for the support team); returns how many. Safe to run from several processes at once."""
+    now = now or utcnow()
+    unrecorded = or_(and_(Ticket.response_due_at <= now, Ticket.response_breached_at.is_(None)),
+                     and_(Ticket.resolution_due_at <= now, Ticket.resolution_breached_at.is_(None)))
+    due = select(Ticket).where(Ticket.sla_due_at <= now, unrecorded).order_by(Ticket.sla_due_at).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True, of=Ticket)
+    count = 0
+    with _writing(session):
+        for ticket in session.scalars(due).unique().all():
+            count += _record_breaches(session, ticket, now)
+    return count
+
+
+def _record_breaches(session: Session, ticket: Ticket, now: dt.datetime) -> int:
+    found = clock.breaches(ticket, now)
+    for breach in found:
+        session.add(TicketEvent(ticket=ticket, kind=SLA_BREACH, internal=True, title=breach.title,
+                                body=f"It was due at {breach.due_at.isoformat(timespec='minutes')} UTC.",
+                                html=plain_text_html(f"It was due at {breach.due_at.isoformat(timespec='minutes')} UTC."),
+                                created_at=now))
+    return len(found)
+
+
+def _agent_acted(ticket: Ticket) -> None:
+    """Any action of the support team on a reopened ticket takes its "reopened" flag away."""
+    ticket.reopened_at = None
