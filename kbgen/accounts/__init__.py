@@ -9,6 +9,11 @@
   login_limits.py  the sign-in rate limit and trusted-device cookies
   memberships.py   partners in several organizations (add_membership, remove_membership)
   tokens.py        single-use links sent by email (invitations, password resets, sign-up checks)
+  invitations.py   inviting people into an organization with a role; accepting, re-sending, revoking
+  recovery.py      "Forgot your password?": the reset link and setting the new password
+  signup.py        sign-up by an organization's email domain, the address check, an admin's approval
+  mail_limits.py   how many account emails an address and a client may cause per hour
+  admin.py         what the admin pages do: organizations, domains, roles, moves, deactivation, sessions
   audit.py         the audit log of account actions (AuditEvent, record, the actions' labels)
 
 Plain functions over a SQLAlchemy session (`db`); the caller owns the transaction

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text, select
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kbgen.accounts.models import MAX_EMAIL, Organization, User
@@ -130,8 +130,10 @@ def sign_in_failed(db: Session, user: User, client: str | None, now: dt.datetime
 
 
 def events(db: Session, *, limit: int = 50, before: int | None = None, action: str | None = None,
-           organization_id: int | None = None, target: str | None = None) -> list[AuditEvent]:
-    """The newest events first; `before` (an event id) pages back."""
+           organization_id: int | None = None, target: str | None = None,
+           person: str | None = None) -> list[AuditEvent]:
+    """The newest events first; `before` (an event id) pages back. `person` (an email) is who did it or
+    whom it was done to."""
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(max(1, min(limit, MAX_PAGE)))
     if before is not None:
         query = query.where(AuditEvent.id < before)
@@ -141,4 +143,30 @@ def events(db: Session, *, limit: int = 50, before: int | None = None, action: s
         query = query.where(AuditEvent.organization_id == organization_id)
     if target:
         query = query.where(AuditEvent.target == target.strip())
+    if person:
+        wanted = person.strip().lower()
+        query = query.where(or_(AuditEvent.target == wanted, AuditEvent.actor == wanted))
     return list(db.scalars(query))
+
+
+def _words(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(_words(v) for v in value) or "none"
+    return str(value)
+
+
+def describe(event: AuditEvent) -> str:
+    """An event's details in plain words: "from Customer to Agent; sessions ended: 2"."""
+    facts = event.facts
+    if event.action == "sign_in.failed":
+        count = facts.get("count", 0)
+        text = f"{count} failed sign-in{'s' if count != 1 else ''} from {facts.get('first', '?')} to {facts.get('last', '?')}"
+        addresses = facts.get("addresses") or []
+        return text + (f" from {_words(addresses)}" if addresses else "")
+    parts = []
+    if "old" in facts and "new" in facts:
+        parts.append(f"from {_words(facts.pop('old'))} to {_words(facts.pop('new'))}")
+    parts += [f"{key.replace('_', ' ')}: {_words(value)}" for key, value in sorted(facts.items())]
+    return "; ".join(parts)

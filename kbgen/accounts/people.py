@@ -123,7 +123,7 @@ def authenticate(db: Session, email: str, password: str, now: dt.datetime | None
     """The user these credentials belong to, or None; an unknown email costs the same hash as a wrong password.
 
     Hashes inside the caller's transaction: fine for the CLI; the service instead splits this around
-    its rate limit (kbgen/web/auth.py) so no transaction stays open while argon2 runs."""
+    its rate limit (kbgen/web/routes/session.py) so no transaction stays open while argon2 runs."""
     user = find_user(db, email)
     if not password_matches(user.password_hash if user else None, password) or not user.can_sign_in:
         return None

@@ -98,6 +98,34 @@ def users_add(organization: str, email: str, role: str, name: str, password_stdi
         click.echo(f"Added {user.role} {user.email} to {user.organization.name!r} (id {user.id}).")
 
 
+@users.command("invite")
+@click.option("--org", "organization", required=True, help="The organization's name (see 'kbgen orgs list').")
+@click.option("--email", required=True, help="The address to email the invitation to; their sign-in email.")
+@click.option("--role", required=True, metavar="ROLE",
+              help="customer or partner (their organization's requests), agent (the support team) or admin.")
+@click.option("--name", default="", help="Their name, as a suggestion they can change when they accept.")
+def users_invite(organization: str, email: str, role: str, name: str) -> None:
+    """Email someone a link to join an organization with a role; they choose their own password.
+    The link works KBGEN_INVITATION_DAYS days; the email goes out with the service's outbox."""
+    from kbgen import accounts
+    from kbgen.accounts import invitations
+    from kbgen.cli.database import settings
+    from kbgen.mail.account_mail import moment
+
+    config = settings()
+    with opened(config) as database:
+        try:
+            with database.sessionmaker.begin() as db:
+                org = accounts.find_organization(db, organization)
+                if org is None:
+                    raise accounts.AccountError(f"organization {organization!r} does not exist: see 'kbgen orgs list'")
+                row = invitations.invite(db, config, email=email, organization_id=org.id, role=role, name=name)
+                address, expires = row.email, moment(row.expires_at)
+        except accounts.AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"Invitation emailed to {address}; it expires on {expires}.")
+
+
 @users.command("set-password")
 @click.option("--email", required=True, help="The user's sign-in email.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")

@@ -9,8 +9,10 @@ accepted only when
   (b) it has neither header (a script, not a browser) and sends X-CSRF-Token
       equal to its session's token (from GET /api/me or the kbgen_csrf cookie).
 
-Sign-in (POST /api/session) also checks Origin/Referer when present, so another
-site cannot sign a visitor into an account of the attacker's choosing.
+Sign-in (POST /api/session) and the account pages' forms (an invitation, a password
+reset, a sign-up: ACCOUNT_FORM_PATHS, which sign a browser in or email someone) also
+check Origin/Referer when present, with or without a session cookie, so another site
+cannot sign a visitor into an account of the attacker's choosing.
 
 The own origin comes from KBGEN_PUBLIC_URL. The Host header is whatever the client
 wrote (a proxy may pass it on unchanged), so it stands in for the own origin only when
@@ -28,10 +30,13 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kbgen import accounts
+from kbgen.facts import service_page
 from kbgen.settings import Settings
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SIGN_IN_PATH = "/api/session"
+ACCOUNT_FORM_PATHS = frozenset(urlsplit(service_page(name, token="")).path for name in
+                               ("invitation", "forgot_password", "reset_password", "sign_up", "verify_sign_up"))
 TOKEN_HEADER = "x-csrf-token"
 REFUSED = ("Cross-site request refused: this action must come from a page of this portal. "
            "Other clients send no Origin or Referer header and send X-CSRF-Token with the csrf_token "
@@ -73,7 +78,8 @@ class CSRFMiddleware:
             return
         headers = Headers(scope=scope)
         token = cookie_parser(headers.get("cookie", "")).get(accounts.SESSION_COOKIE)
-        signing_in = scope["method"] == "POST" and scope["path"] == SIGN_IN_PATH
+        signing_in = scope["method"] == "POST" and (scope["path"] == SIGN_IN_PATH
+                                                    or scope["path"] in ACCOUNT_FORM_PATHS)
         if (token is None and not signing_in) or await self._allowed(scope, headers, token, signing_in):
             await self.app(scope, receive, send)
             return

@@ -81,6 +81,9 @@ def error_response(status: int, detail: str, errors: Iterable[tuple[str, str]] =
 
 
 async def http_error(request: Request, exc: HTTPException) -> Response:
+    shown = getattr(exc, "response", None)  # a refusal shown as a page for people (kbgen.web.pages.PageAnswer)
+    if isinstance(shown, Response):
+        return shown
     if exc.status_code in _NO_BODY:
         return Response(status_code=exc.status_code, headers=exc.headers)
     detail = exc.detail if isinstance(exc.detail, str) else "The request was refused."

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
 
 from kbgen.site import csp
 from kbgen.templates import Markup, render
@@ -33,6 +33,15 @@ def portal_page(request: Request, template: str, title: str, *, status: int = 20
     return service_page(template, title, status, root=site_root(request, settings), viewer=viewer,
                         messages=messages or [], tabs=tabs or [], portal_name=portal_name(settings.project_dir),
                         **context)
+
+
+class PageAnswer(HTTPException):
+    """Raised by a page's route or dependency to answer with `response` (a page, a redirect) instead of the
+    JSON error shape: kbgen.web.errors.http_error sends it as it is."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code, "See the page")
+        self.response = response
 
 
 @lru_cache(maxsize=8)

@@ -21,6 +21,7 @@ from kbgen.facts import page
 from kbgen.accounts import CSRF_COOKIE, DEVICE_COOKIE, SESSION_COOKIE, RateLimit, User
 from kbgen.settings import Settings
 from kbgen.web.bodies import SMALL_JSON_BYTES, read_form, read_json
+from kbgen.web.csrf import SIGN_IN_PATH
 from kbgen.web.deps import MaybeUser, SettingsDep
 from kbgen.web.errors import ApiError, ErrorOut
 from kbgen.web.redirects import on_site, safe_next, site_root
@@ -62,7 +63,7 @@ async def sign_in(request: Request, settings: SettingsDep, response: Response) -
 
     # Behind a reverse proxy uvicorn puts the customer's address here (kbgen serve --forwarded-allow-ips).
     client = request.client.host if request.client else None
-    outcome = await run_in_threadpool(_sign_in, request.app.state.sessionmaker, settings, _hash_slots(request),
+    outcome = await run_in_threadpool(_sign_in, request.app.state.sessionmaker, settings, hash_slots(request),
                                       email, password, client, request.cookies.get(SESSION_COOKIE),
                                       request.cookies.get(DEVICE_COOKIE))
     if isinstance(outcome, _Throttled):
@@ -88,10 +89,7 @@ async def sign_in(request: Request, settings: SettingsDep, response: Response) -
 
     user, token, csrf_token, device = outcome
     answer = RedirectResponse(on_site(root, next_path), status_code=303) if is_form else response
-    _set_cookies(answer, settings, token, csrf_token)
-    # Kept after signing out: it is what lets this browser in while strangers lock the account.
-    answer.set_cookie(DEVICE_COOKIE, device, max_age=int(accounts.DEVICE_LIFETIME.total_seconds()),
-                      path="/api/session", httponly=True, samesite="lax", secure=settings.cookie_secure)
+    set_session_cookies(answer, settings, token, csrf_token, device)
     return answer if is_form else account_out(user, csrf_token)
 
 
@@ -211,7 +209,7 @@ def _sign_in(make_db: sessionmaker, settings: Settings, slots: _HashSlots, email
 _slots_lock = threading.Lock()
 
 
-def _hash_slots(request: Request) -> _HashSlots:
+def hash_slots(request: Request) -> _HashSlots:
     """This process's password check slots (settings.password_hash_concurrency), made on first use."""
     state = request.app.state
     with _slots_lock:
@@ -254,12 +252,18 @@ def _end_session(request: Request) -> None:
             accounts.close_session(db, token)
 
 
-def _set_cookies(response: Response, settings: Settings, token: str, csrf_token: str) -> None:
+def set_session_cookies(response: Response, settings: Settings, token: str, csrf_token: str,
+                        device: str | None = None) -> None:
+    """The cookies of a new sign-in session (and the browser's device cookie, kbgen/accounts/login_limits.py):
+    how every way of signing in (this form, an invitation, a password reset, a sign-up) signs a browser in."""
     max_age = int(accounts.SESSION_LIFETIME.total_seconds())
     response.set_cookie(SESSION_COOKIE, token, max_age=max_age, path="/", httponly=True,
                         samesite="lax", secure=settings.cookie_secure)
     response.set_cookie(CSRF_COOKIE, csrf_token, max_age=max_age, path="/", httponly=False,
                         samesite="lax", secure=settings.cookie_secure)
+    if device:  # kept after signing out: it is what lets this browser in while strangers lock the account
+        response.set_cookie(DEVICE_COOKIE, device, max_age=int(accounts.DEVICE_LIFETIME.total_seconds()),
+                            path=SIGN_IN_PATH, httponly=True, samesite="lax", secure=settings.cookie_secure)
     response.headers["Cache-Control"] = "no-store"
 
 
