@@ -14,7 +14,6 @@ import datetime as dt
 import os
 import signal
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -43,12 +42,6 @@ TARGET_P99_MS = 250.0
 @dataclass
 class Context:  # what run() needs of bench/run.py's context, for running alone
     workdir: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _body(client: int, n: int) -> dict:
@@ -235,13 +228,13 @@ def measure(workdir: Path, synchronous: str) -> dict:
     """One intake run against a fresh project whose service commits with this synchronous mode."""
     project = workdir / f"bench-intake-{synchronous}"
     env = {**prepare(project), "KBGEN_SQLITE_SYNCHRONOUS": synchronous}
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([str(KBGEN), "serve", "--port", str(port), "--project", str(project), *SERVE_ARGS],
                               cwd=project, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)
     try:
-        _wait(base, server)
+        wait_until_serving(base, server)
         if shutil.which("wrk"):
             figures, statuses, wall = load_wrk(base, project)
             client = f"wrk ({CLIENTS} threads, one connection and one signed-in customer each, {WRK_PER_CLIENT} tickets each)"
@@ -358,21 +351,6 @@ def _combined(results: list[dict]) -> dict:
             "p50": slowest["p50"], "p95": slowest["p95"], "p99": slowest["p99"],
             "created": sum(r["created"] for r in results), "stored": sum(r["stored"] for r in results),
             "others": "; ".join(others) or "none", "client": results[0]["client"]}
-
-
-def _wait(base: str, server: subprocess.Popen, timeout: float = 120) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit("kbgen serve exited:\n" + (server.stderr.read() if server.stderr else ""))
-        try:
-            httpx.get(base + "/api/me", timeout=2)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit(f"kbgen serve did not answer on {base}")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import gc
 import html
 import os
 import random
-import re
 import sys
 import time
 from pathlib import Path
@@ -129,23 +128,7 @@ def _old_renderer() -> Callable[[str], str]:
     from markdown.extensions import Extension
     from markdown.treeprocessors import Treeprocessor
 
-    invisible = re.compile(r"[\x00-\x20\x7f-\x9f]+")
-
-    def safe_url(value):
-        decoded = value
-        for _ in range(5):
-            again = html.unescape(decoded)
-            if again == decoded:
-                break
-            decoded = again
-        else:
-            return None
-        cleaned = invisible.sub("", decoded)
-        scheme = urlsplit(cleaned).scheme.lower()
-        head = re.split(r"[/?#]", cleaned, maxsplit=1)[0]
-        if ":" in head and scheme not in ("http", "https", "mailto"):
-            return None
-        return decoded.strip()
+    from kbgen.tickets.markup import safe_url  # the same link rule then as now
 
     class SafeLinks(Treeprocessor):
         def run(self, root):

@@ -129,20 +129,20 @@ def _p95(values: list[float]) -> float:
 
 
 def run(ctx) -> str:
-    from bench_intake import _free_port, _wait
+    from service import free_port, wait_until_serving
 
     project = Path(ctx.workdir) / "bench-requests"
     load_before = os.getloadavg()[0]
     began = time.perf_counter()
     env = prepare(project)
     setup = time.perf_counter() - began
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([str(KBGEN), "serve", "--port", str(port), "--project", str(project)],
                               cwd=project, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:
-        _wait(base, server)
+        wait_until_serving(base, server)
         timings, totals = measure(base)
     finally:
         server.terminate()

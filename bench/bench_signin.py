@@ -27,7 +27,7 @@ KBGEN = Path(sys.executable).with_name("kbgen")
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(HERE))
 
-from bench_intake import _free_port, _wait  # noqa: E402  (start-up of a measured `kbgen serve`)
+from service import free_port, wait_until_serving  # noqa: E402  (start-up of a measured `kbgen serve`)
 from run import tree_rss  # noqa: E402  (bench/run.py: RSS of a process and its descendants)
 
 BURST = 40
@@ -171,13 +171,13 @@ def measure(workdir: Path, label: str, database_url: str) -> tuple[Burst, Burst,
     """(one account, 40 accounts, idle RSS, the owner's 429 from a new browser) against a fresh service."""
     project = workdir / f"signin-{label.lower()}"
     env = prepare(project, database_url)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([str(KBGEN), "serve", "--port", str(port), "--project", str(project), *SERVE_ARGS],
                               cwd=project, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)
     try:
-        _wait(base, server)
+        wait_until_serving(base, server)
         with _client(base, "203.0.113.200") as own_browser:  # the owner signed in once before, from her browser
             response = own_browser.post("/api/session", json={"email": OWNER, "password": PASSWORD})
             response.raise_for_status()

@@ -87,6 +87,18 @@ def measure(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, 
     return elapsed, peak
 
 
+# The corpus keeps its API reference once per release folder: declared as versions (kbgen/search/versions.py),
+# newest first, so a search shows each reference page once, as a docs team adopting kbgen would configure it.
+CORPUS_VERSIONS = [("Asterisk 23", "Asterisk_23_Documentation/"), ("Asterisk 22", "Asterisk_22_Documentation/"),
+                   ("Asterisk 21", "Asterisk_21_Documentation/"), ("Asterisk 20", "Asterisk_20_Documentation/"),
+                   ("Asterisk 19", "Asterisk_19_Documentation/"), ("Asterisk 18", "Asterisk_18_Documentation/"),
+                   ("Certified 22.8", "Certified-Asterisk_22.8_Documentation/"),
+                   ("Certified 20.7", "Certified-Asterisk_20.7_Documentation/"),
+                   ("Certified 18.9", "Certified-Asterisk_18.9_Documentation/")]
+KBGEN_PLUGIN = "  - kbgen:\n      versions:\n" + "".join(
+    f'        - {{label: "{label}", prefix: {prefix}}}\n' for label, prefix in CORPUS_VERSIONS)
+
+
 def prepare(workdir: Path) -> Context:
     corpus_dir = workdir / "corpus"
     corpus_dir.mkdir()
@@ -95,7 +107,7 @@ def prepare(workdir: Path) -> Context:
     plain_cfg = (CORPUS / "asterisk-mkdocs.yml").read_text()
     (corpus_dir / "mkdocs.yml").write_text(plain_cfg)
     assert "\n  - search\n" in plain_cfg
-    (corpus_dir / "mkdocs-kbgen.yml").write_text(plain_cfg.replace("\n  - search\n", "\n  - kbgen\n"))
+    (corpus_dir / "mkdocs-kbgen.yml").write_text(plain_cfg.replace("\n  - search\n", "\n" + KBGEN_PLUGIN))
     return Context(workdir=workdir, corpus_docs=corpus_dir / "docs", plain_site=workdir / "plain-site",
                    kbgen_project=corpus_dir, kbgen_index=workdir / "kbgen-index")
 
@@ -135,7 +147,9 @@ def bench_build(ctx: Context, rounds: int) -> str:
 
 def bench_preview(ctx: Context, edits: int = 3) -> str:
     """Edit one page of the corpus while `kbgen preview` runs; time until the served page shows it."""
-    port = _free_port()
+    from service import free_port
+
+    port = free_port()
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "KBGEN_INDEX_DIR": str(ctx.workdir / "preview-index")}
     proc = subprocess.Popen([str(BIN / "kbgen"), "preview", "-f", "mkdocs-kbgen.yml", "-a", f"127.0.0.1:{port}"],
                             cwd=ctx.kbgen_project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -172,14 +186,6 @@ def bench_preview(ctx: Context, edits: int = 3) -> str:
     ])
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _wait_for(url: str, text: str | None, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -194,9 +200,11 @@ def _wait_for(url: str, text: str | None, timeout: float) -> None:
     raise SystemExit(f"timed out waiting for {url}" + (f" to show {text}" if text else ""))
 
 
-SECTIONS = ["bench_search", "bench_relevance", "bench_intake", "bench_requests", "bench_markdown", "bench_signin"]
+SECTIONS = ["bench_search", "bench_relevance", "bench_scale", "bench_intake", "bench_requests", "bench_queues",
+            "bench_markdown",
+            "bench_signin", "bench_live"]
 # Sections that read the built corpus (its site or its search index); the others need no build.
-NEEDS_BUILD = {"build", "bench_search", "bench_relevance"}
+NEEDS_BUILD = {"build", "bench_search", "bench_relevance", "bench_scale"}
 
 
 def main() -> None:

@@ -118,4 +118,19 @@ def open_database(settings: "Settings", *, upgrade: bool = True) -> Database:
         except BaseException:
             engine.dispose()
             raise
+        refresh_statistics(engine)
     return Database(engine, make_sessionmaker(engine))
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """SQLite keeps no statistics until asked: without them its planner may scan 100,000 tickets for a
+    queue an index answers. A sampled ANALYZE (a few milliseconds) at start; PostgreSQL's autovacuum
+    keeps its own."""
+    if engine.dialect.name != "sqlite":
+        return
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+            conn.exec_driver_sql("ANALYZE")
+    except Exception as exc:  # noqa: BLE001 - statistics are an optimisation; a busy database starts anyway
+        log.warning("SQLite ANALYZE at start failed (%s); queries still work", exc)

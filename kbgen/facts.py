@@ -58,6 +58,8 @@ SERVICE_PAGES: dict[str, str] = {
     "reset_password": "/account/password/reset/?token={token}",
     "sign_up": "/account/signup/",
     "verify_sign_up": "/account/signup/verify/?token={token}",
+    # Which emails the signed-in person gets (kbgen/web/routes/watchers.py).
+    "notification_settings": "/account/notifications/",
     "admin_home": "/admin/",
     "admin_organizations": "/admin/organizations/",
     "admin_organization": "/admin/organizations/{id}/",
@@ -65,6 +67,10 @@ SERVICE_PAGES: dict[str, str] = {
     "admin_user": "/admin/users/{id}/",
     "admin_invitations": "/admin/invitations/",
     "admin_audit": "/admin/audit/",
+    # The support team's reports (kbgen/web/routes/reports.py): the proxy routes /team/ to the service too.
+    "reports": "/team/reports/",
+    "reports_csv": "/team/reports/tickets.csv",
+    "reports_chart": "/team/reports/charts/{chart}.svg",
 }
 
 # Where sign-in may send the browser next: a path on this site, one leading slash (two, or a

@@ -91,6 +91,7 @@ class Settings(BaseSettings, metaclass=_DefaultsOnTheClass):
     allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()  # comma-separated in the environment
     cookie_secure: bool = False
     reopen_days: int = 14
+    auto_close_days: int = 14  # a Resolved request closes by itself after this many days without an answer; 0: never
     max_attachment_bytes: int = 10 * 1024 * 1024
     max_attachments: int = 5
     max_body_bytes: int = 60 * 1024 * 1024
@@ -108,6 +109,12 @@ class Settings(BaseSettings, metaclass=_DefaultsOnTheClass):
     # Password reset and sign-up emails asked for per address (email) and per client address, per hour.
     account_emails_per_hour: int = 3
     account_emails_per_client_per_hour: int = 20
+    # Quieter email (kbgen/mail/bursts.py): a follower's updates within this many seconds become one email;
+    # 0 sends each at once.
+    notify_burst_seconds: int = Field(120, ge=0, le=86400)
+    # Live updates (server-sent events, kbgen/web/live.py): open streams per worker process, and per person.
+    live_max_streams: int = Field(1000, ge=1)
+    live_max_streams_per_user: int = Field(10, ge=1)
 
     @field_validator("public_url")
     @classmethod

@@ -31,9 +31,11 @@ __all__ = ["THEME_DIR", "Markup", "environment", "render"]
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(THEME_DIR)), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    from kbgen import dates
     from kbgen.facts import template_globals  # here, not above: kbgen.facts imports the modules that render
 
     env.globals.update(template_globals())
+    env.filters.update(when=dates.when, day=dates.day)  # one date format (kbgen/dates.py): {{ x.at | when }}
     return env
 
 

@@ -63,7 +63,7 @@ def test_xcally_ticket_shows_the_server_of_its_license(session, settings):
         "Product version: 3.42.1",
         "License expiry: 2027-03-31 (expires in 126 days)",
         "Support plan: Premium",
-        "Last contact: 2026-11-24 08:15 UTC",
+        "Last contact: 24 Nov 2026, 08:15 UTC",
     ]
     assert "Warning" not in outcome.body
 
@@ -88,22 +88,50 @@ def test_license_requests_about_xcally_get_server_information_too(session, setti
     about_xcally = ticket(product="License", licensed_product="xcally", license_serial="XC-LIC-10990",
                           organization="Initech")
     assert "Hostname: xcally.initech.example" in info(session, settings, about_xcally).body
-    about_xplany = ticket(product="license", licensed_product="xplany", license_serial="XC-LIC-10990")
-    assert info(session, settings, about_xplany) is None
 
 
-def test_other_products_get_no_server_information(session, settings):
-    assert info(session, settings, ticket(product="xplany", license_id="XC-LIC-10421")) is None
+def test_an_xplany_request_without_a_host_gets_the_organizations_xplany_server(session, settings):
+    outcome = info(session, settings, ticket(product="xplany", summary="Adherence is wrong", module="adherence"))
+    assert "Hostname: wfm.acme-telecom.example" in outcome.body and "Product version: 2.8.3" in outcome.body
+    assert "XPLANY server" in outcome.customer_note
+    # Nothing known for a product and nothing named: nothing to tell.
+    assert info(session, settings, ticket(product="vidaoo", summary="Rooms do not open")) is None
 
 
-def test_an_unknown_license_is_pointed_out(session, settings):
+def test_an_ip_address_finds_the_server_that_lists_it(session, settings):
+    outcome = info(session, settings, ticket(product="xplany", server_host="192.0.2.10"))
+    assert "Hostname: wfm.acme-telecom.example" in outcome.body
+
+
+def test_an_unknown_license_is_pointed_out_with_the_organizations_known_servers(session, settings):
     outcome = info(session, settings, ticket(license_serial="XC-NOPE-0001", server_host="pbx.unknown.example"))
-    assert outcome.body.startswith(
-        "No server in the inventory matches license_serial 'XC-NOPE-0001' or server_host 'pbx.unknown.example'.")
+    assert outcome.body == (
+        "No server in the inventory matches 'XC-NOPE-0001' or 'pbx.unknown.example'. Acme Telecom's known XCALLY "
+        "servers: pbx1.acme-telecom.example (XCALLY 3.42.1, license XC-LIC-10421). Ask the customer which one it "
+        "is, or update the inventory.")
+    assert "kbgen" not in outcome.body and "license_serial" not in outcome.body  # plain words, no internals
+    assert not outcome.customer_note
 
 
-def test_no_identifier_means_no_outcome(session, settings):
-    assert info(session, settings, ticket(summary="How do I add a queue?", server_access="no")) is None
+@pytest.mark.parametrize("typed", ["https://PBX1.acme-telecom.example:8443/admin", "pbx1.acme-telecom.example.",
+                                   " Pbx1.Acme-Telecom.Example ", "pbx1.acme-telecom.example:5060"])
+def test_a_host_typed_with_a_scheme_port_or_capitals_is_found(session, settings, typed):
+    outcome = info(session, settings, ticket(server_access="yes", server_host=typed))
+    assert "Hostname: pbx1.acme-telecom.example" in outcome.body
+
+
+def test_without_a_host_the_organizations_only_server_is_used_and_the_customer_is_told(session, settings):
+    outcome = info(session, settings, ticket(summary="How do I add a queue?", server_access="no"))
+    assert outcome.body.splitlines()[0] == ("The request names no server; this is Acme Telecom's only XCALLY "
+                                            "server.")
+    assert "Hostname: pbx1.acme-telecom.example" in outcome.body
+    assert outcome.customer_note == ("We attached the details the support team keeps about your XCALLY server "
+                                     "pbx1.acme-telecom.example (its version, license and support plan) to this "
+                                     "request, so nobody needs to ask you for them.")
+
+
+def test_no_identifier_and_no_known_server_means_no_outcome(session, settings):
+    assert info(session, settings, ticket(organization="Nobody Corp", summary="How do I add a queue?")) is None
 
 
 def test_a_server_of_another_organization_is_flagged(session, settings):

@@ -26,7 +26,8 @@ def portal(built_project, tmp_path_factory):
     smtp = SmtpSink().start()
     database = tmp_path_factory.mktemp("db") / "kbgen.db"
     settings = project_settings(built_project, f"sqlite:///{database}", smtp_url=smtp.url,
-                                support_team_email=TEAM, mail_from="portal@vendor.example")
+                                support_team_email=TEAM, mail_from="portal@vendor.example",
+                                notify_burst_seconds=0)  # each email at once: bursts are test_notification_bursts.py's
     app = create_app(settings)
     with app.state.sessionmaker.begin() as db:
         orgs = {name: Organization(name=name) for name in {o for o, _, _ in PEOPLE.values()}}

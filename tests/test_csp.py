@@ -159,7 +159,7 @@ def test_every_kind_of_answer_of_the_service_carries_the_sites_policy(service, b
         "ticket API": 200, "404": 404, "form post errors": 422}
     assert {name: a.headers.get("content-security-policy") for name, a in answers.items()} == \
         {name: built for name in answers}
-    assert "404 - Not found" in answers["404"].text
+    assert "We could not find that page" in answers["404"].text  # the theme's 404.html
 
     # The service's own HTML page runs no script and uses only the style the policy trusts.
     errors = Resources(form_post.text)

@@ -155,7 +155,7 @@ def test_every_kind_of_page_works_with_no_violation(watched, portal):
 
     missing = customer.go("/no/such/page/")
     assert missing.status == 404
-    expect(page.locator("h1")).to_have_text("404 - Not found")
+    expect(page.locator("h1")).to_have_text("We could not find that page")  # the theme's 404.html
 
     agent = watched()
     agent.sign_in(AGENT, "/requests/")

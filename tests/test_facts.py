@@ -89,7 +89,8 @@ def test_the_built_site_carries_the_facts_and_loads_them_before_every_script(bui
     html = (site / "index.html").read_text()
     scripts = re.findall(r'<script src="[^"]*assets/(kbgen-[\w-]+\.js)"', html)
     assert scripts[:2] == ["kbgen-facts.js", "kbgen-core.js"], scripts
-    assert set(scripts[2:]) == {"kbgen-account.js", "kbgen-search.js", "kbgen-forms.js", "kbgen-requests.js"}
+    assert set(scripts[2:]) == {"kbgen-account.js", "kbgen-search.js", "kbgen-forms.js", "kbgen-requests.js", "kbgen-live.js",
+                                "kbgen-watch.js", "kbgen-replies.js", "kbgen-rating.js", "kbgen-feedback.js"}
     assert "assets/kbgen-status.css" in html
 
 

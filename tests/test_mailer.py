@@ -25,7 +25,8 @@ def make_settings(tmp_path: Path, database_url: str, smtp_url: str | None) -> Se
     return Settings(project_dir=tmp_path, site_dir=tmp_path / "site", index_dir=tmp_path / "index",
                     data_dir=tmp_path / "data", forms_dir=tmp_path / "forms", content_dir=tmp_path / "content",
                     database_url=database_url, smtp_url=smtp_url, mail_from="portal@support.example",
-                    support_team_email="team@support.example", public_url="https://support.example")
+                    support_team_email="team@support.example", public_url="https://support.example",
+                    notify_burst_seconds=0)  # each email due at once: bursts are tests/test_notification_bursts.py's
 
 
 @pytest.fixture

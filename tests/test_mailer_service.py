@@ -16,7 +16,8 @@ def test_running_service_writes_queued_emails_and_stops_its_sender(tmp_path):
     settings = Settings(project_dir=tmp_path, site_dir=tmp_path / "site", index_dir=tmp_path / "index",
                         data_dir=tmp_path / "data", forms_dir=tmp_path / "forms", content_dir=tmp_path / "content",
                         database_url=f"sqlite:///{tmp_path / 'kbgen.db'}", smtp_url=None,
-                        mail_from="portal@support.example", public_url="https://support.example")
+                        mail_from="portal@support.example", public_url="https://support.example",
+                        notify_burst_seconds=0)  # due at once: bursts are tests/test_notification_bursts.py's
     app = create_app(settings, serve_site=False)
     ticket = SimpleNamespace(key="VD-3", product="vidaoo", summary="Echo in rooms", status="Resolved",
                              priority="Normal", url="requests/VD-3/", organization=SimpleNamespace(name="Acme"),

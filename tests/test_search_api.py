@@ -55,11 +55,12 @@ def test_a_search_answers_with_results_facets_and_no_suggestion(client):
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
-    assert set(body) == {"query", "total", "page", "limit", "results", "suggestion", "facets"}
-    assert body["query"] == "music on hold" and body["suggestion"] is None
+    assert set(body) == {"query", "total", "page", "limit", "results", "suggestion", "facets", "weak"}
+    assert body["query"] == "music on hold" and body["suggestion"] is None and body["weak"] is False
     assert body["total"] >= len(body["results"]) == 3
     top = body["results"][0]
-    assert set(top) == {"url", "title", "section", "snippet", "product", "type"}
+    assert set(top) == {"url", "title", "section", "snippet", "product", "type", "version", "versions"}
+    assert (top["version"], top["versions"]) == (None, [])  # the demo declares no versions
     assert top["url"].startswith("kb/xcally/how-to/configure-music-on-hold/")
     assert top["title"] == "Configure music on hold for a voice queue"
     assert (top["product"], top["type"]) == ("xcally", "how-to")
@@ -72,6 +73,52 @@ def test_a_misspelled_search_suggests_the_right_words_and_finds_the_page(client)
     body = client.get("/api/search", params={"q": "recieve emials"}).json()
     assert body["suggestion"] == "receive emails"
     assert body["results"][0]["url"].startswith("kb/xcally/troubleshooting/email-channel-not-receiving/")
+
+
+def test_did_you_mean_never_replaces_a_correctly_spelled_word(client):
+    # "cant" is a word (a negation without its apostrophe), not a misspelled "can": flipping the meaning.
+    for q in ("agents cant login", "agents can't login", "calls dont ring", "Agents CANT log in"):
+        body = client.get("/api/search", params={"q": q}).json()
+        assert body["suggestion"] is None, (q, body["suggestion"])
+    # A real typo beside such a word is still corrected, and the word is left as typed.
+    assert client.get("/api/search", params={"q": "cant recieve emails"}).json()["suggestion"] == "cant receive emails"
+
+
+def test_each_filter_chip_appears_once_and_license_is_not_twice(client):
+    body = client.get("/api/search", params={"q": "license"}).json()
+    labels = [f["label"] for kind in ("product", "type") for f in body["facets"][kind]]
+    assert labels.count("License") == 1, body["facets"]
+    assert any(f["value"] == "license" for f in body["facets"]["product"])  # kept where the chip says what it is
+
+
+def test_a_search_with_only_weak_matches_says_so(client):
+    body = client.get("/api/search", params={"q": "license kubernetes terraform ansible helm"}).json()
+    assert body["total"] > 0 and body["weak"] is True
+    assert client.get("/api/search", params={"q": "license renewal"}).json()["weak"] is False
+
+
+def test_text_answers_are_compressed_and_images_are_not(client):
+    gzip = {"Accept-Encoding": "gzip"}
+    page = client.get("/kb/", headers=gzip)
+    assert page.status_code == 200 and page.headers["content-encoding"] == "gzip"
+    assert "Accept-Encoding" in page.headers["vary"]
+    assert "<html" in page.text  # decoded by the client: the same page
+    script = client.get("/assets/kbgen-search.js", headers=gzip)
+    assert script.headers["content-encoding"] == "gzip"
+    found = client.get("/api/search", params={"q": "agents", "limit": 20}, headers=gzip)
+    assert found.headers["content-encoding"] == "gzip" and found.json()["results"]
+    assert "content-encoding" not in client.get("/kb/", headers={"Accept-Encoding": "identity"}).headers
+    image = client.get("/assets/images/favicon.png", headers=gzip)
+    assert image.status_code == 200 and "content-encoding" not in image.headers
+
+
+def test_the_service_warms_the_search_index_when_it_starts(app):
+    from kbgen.search.live import INDEXES
+
+    app.state.search_warmup.join(timeout=60)
+    assert not app.state.search_warmup.is_alive()
+    index = INDEXES.get(app.state.settings.index_dir)
+    assert index is not None and index.speller.warmed  # opened, speller tables built, before any search
 
 
 def test_filters_by_product_and_type(client):

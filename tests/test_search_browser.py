@@ -111,3 +111,21 @@ def test_without_the_service_the_bar_says_search_is_unavailable(page, built_proj
     finally:
         static.shutdown()
         thread.join()
+
+
+def test_weak_matches_say_so_and_offer_contact_and_filters_say_what_they_filter(page, portal):
+    page.goto(portal.url + "/")
+    type_into(page, "#kbgen-hero-q", "license kubernetes terraform ansible helm")
+    weak = page.locator("form.kbgen-search--hero .kbgen-search__weak")
+    weak.wait_for()
+    assert "Only weak matches" in weak.inner_text()
+    assert page.locator("form.kbgen-search--hero .kbgen-hit:not(.kbgen-hit--all)").count() > 0  # still shown
+    assert page.locator("form.kbgen-search--hero .kbgen-search__contact a").is_visible()
+
+    page.goto(portal.url + "/search/?q=license")
+    page.locator("[data-kbgen-list] .kbgen-hit").first.wait_for()
+    groups = page.locator("[data-kbgen-filters] .kbgen-search__facet-label").all_inner_texts()
+    assert groups[0].lower() == "product"  # shown in capitals
+    chips = page.locator("[data-kbgen-filters] a.kbgen-chip").all_inner_texts()
+    assert sum(1 for chip in chips if chip.startswith("License ")) == 1
+    assert page.locator(".kbgen-search__weak").count() == 0

@@ -14,6 +14,7 @@ import click
 
 from kbgen.cli.database import opened, settings as project_settings
 from kbgen.tickets import SORTS, TicketFilter, workflow
+from kbgen.tickets.views import VIEWS
 from kbgen.settings import Settings
 
 if TYPE_CHECKING:
@@ -86,15 +87,21 @@ def tickets_group() -> None:
 @click.option("--org", "organization", help="Only this organization's requests (its name).")
 @click.option("--requester", help="Only this person's requests (their email).")
 @click.option("-q", "--search", default="", help="Text in the key or the summary.")
-@click.option("--sort", default=TicketFilter.sort, show_default=True, help=", ".join(SORTS) + "; '-' descending.")
+@click.option("--view", default="", help="A queue of the support team: " + ", ".join(v.slug for v in VIEWS) + ".")
+@click.option("--sort", default=None, help=", ".join(SORTS) + f"; '-' descending  [default: the view's order, else "
+                                              f"{TicketFilter.sort}]")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100))
 @click.option("--page", default=1, show_default=True, type=click.IntRange(1))
-def list_command(statuses, products, priorities, organization, requester, search, sort, limit, page) -> None:
-    """List requests of every organization, newest first."""
+@AGENT_OPTION
+def list_command(statuses, products, priorities, organization, requester, search, view, sort, limit, page,
+                 agent_email) -> None:
+    """List requests of every organization, newest first (or in a view's order)."""
     from kbgen import tickets
     from kbgen.accounts import find_organization
+    from kbgen.sla import for_forms
 
-    with _database() as (session, _):
+    with _database() as (session, settings):
+        viewer = _agent(session, agent_email, required=view == "mine")
         org_id = None
         if organization:
             org = find_organization(session, organization)
@@ -103,18 +110,20 @@ def list_command(statuses, products, priorities, organization, requester, search
             org_id = org.id
         filters = tickets.TicketFilter(status=list(statuses), product=list(products), priority=list(priorities),
                                        requester=[requester] if requester else [], organization=org_id,
-                                       q=search, sort=sort, page=page, per_page=limit)
+                                       q=search, view=view, sort=sort, page=page, per_page=limit)
         try:
-            found = tickets.list_tickets(session, None, filters)
+            found = tickets.list_tickets(session, viewer, filters, for_forms(settings.forms_dir))
         except tickets.TicketError as exc:
             raise click.ClickException(exc.message) from None
         rows = [(t.key, t.status, t.priority, t.product, t.organization.name, t.requester.email,
-                 _when(t.updated_at), t.summary) for t in found.items]
+                 t.assignee.email if t.assignee else "", _when(t.sla_due_at), _when(t.updated_at), t.summary)
+                for t in found.items]
     if not rows:
-        click.echo("No requests match." if any([statuses, products, priorities, organization, requester, search])
+        click.echo("No requests match." if any([statuses, products, priorities, organization, requester, search, view])
                    else "No requests yet.")
         return
-    _table(rows, ("KEY", "STATUS", "PRIORITY", "PRODUCT", "ORGANIZATION", "REQUESTER", "UPDATED", "SUMMARY"))
+    _table(rows, ("KEY", "STATUS", "PRIORITY", "PRODUCT", "ORGANIZATION", "REQUESTER", "ASSIGNEE", "DUE", "UPDATED",
+                  "SUMMARY"))
     if found.pages > 1:
         click.echo(f"Page {found.page} of {found.pages} ({found.total} requests); see more with --page.")
 

@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 
 from kbgen.facts import page, service_page
 from kbgen.mail.notifications import Email, Outbox, one_line, outbox_row, queue
+from kbgen import dates
 from kbgen.settings import Settings
+from kbgen.site.brand import for_settings
 from kbgen.templates import render
 
 KINDS = ("invitation", "password_reset", "verify_sign_up", "sign_up_approved", "sign_up_awaiting_approval")
@@ -26,8 +28,8 @@ NO_REPLY_NOTE = "Please do not reply to this email: replies to this address are 
 
 
 def moment(value: dt.datetime) -> str:
-    """A stored time (naive UTC) as the emails, pages and CLI say it: "7 March 2025 at 14:05 UTC"."""
-    return f"{value.day} {value:%B %Y} at {value:%H:%M} UTC"
+    """A stored time (naive UTC) as emails say it (kbgen/dates.py): "7 Mar 2025, 14:05 UTC"."""
+    return dates.when(value)
 
 
 def link(settings: Settings, name: str, **parts: object) -> str:
@@ -50,7 +52,7 @@ def compose(settings: Settings, kind: str, *, to_email: str, to_name: str = "", 
     parts = {"greeting": f"Hello {one_line(to_name, 200)}," if to_name.strip() else "Hello,",
              "lead": lines[1], "action": lines[2] if len(lines) > 2 else "", "link": link,
              "notes": [line for line in lines[3:] if line.strip()], "no_reply_note": NO_REPLY_NOTE,
-             "support_email": one_line(settings.support_team_email, 320)}
+             "support_email": one_line(settings.support_team_email, 320), "brand": for_settings(settings)}
     return Email(to_email=to_email, to_name=to_name, subject=lines[0],
                  text=render("mail/account_body.txt", **parts), html=render("mail/account_body.html", **parts))
 

@@ -1,21 +1,27 @@
 """Email notifications about tickets: who is told what, written to an outbox table.
 
-`notify()` runs inside the transaction that changes the ticket and only adds
-Outbox rows to it, so an email exists exactly when the change was committed:
-a rolled-back change leaves no email behind, and an SMTP server that is down
-loses nothing. kbgen/mailer.py delivers the rows later.
+`notify()` runs inside the transaction that changes the ticket and only adds (or extends)
+Outbox rows in it, so an email exists exactly when the change was committed: a rolled-back
+change leaves no email behind, and an SMTP server that is down loses nothing.
+kbgen/mail/sender.py delivers the rows later.
 
-Who gets an email:
-- ticket_created: the requester (a receipt with the key and link) and the support team;
-- comment_added: the requester when an agent comments publicly, the support team
-  when a customer or partner comments; internal notes are never emailed;
-- status_changed, priority_changed: the requester.
-Nobody is emailed about their own action, except the creation receipt, which
-is the requester's record of the key and the link.
+Who gets an email (the kinds are kbgen/mail/kinds.py's, each person's preference is
+kbgen/mail/preferences.py's, watchers are kbgen/mail/watching.py's):
+- ticket_created: the requester (a receipt with the key and link) and the team (new_request);
+- comment_added: the requester and the watchers when an agent comments publicly; the team when a
+  customer or partner comments (customer_comment); internal notes are never emailed;
+- status_changed, priority_changed: the requester and the watchers; a customer's reopen (reopened)
+  and confirmation of the fix (confirmed) also reach the team.
+"The team" is the ticket's assignee, else the support team's address; an assignee whose preference
+turns an alert down leaves it to the support team's address, so the team always hears.
+Nobody is emailed about their own action, except the creation receipt, which is the requester's
+record of the key and the link. The updates a follower hears of (replies, status and priority
+changes) wait for the burst window and go as one email per burst (kbgen/mail/bursts.py).
 
-The words are templates in kbgen/theme/mail/: one plain-text file per event and audience
-(`<event>.<audience>.txt`: subject, first paragraph, facts) and the two parts every email
-shares (body.txt, body.html); this module decides who is told what and fills them in.
+The words are templates in kbgen/theme/mail/: one plain-text file per kind and audience
+(`<kind>.<audience>.txt`: subject, first paragraph, facts), `update.txt` (one update in an
+email listing several), `why.txt` (why the person got it and where to change that) and the two
+parts every email shares (body.txt, body.html); this module decides who is told what and fills them in.
 """
 from __future__ import annotations
 
@@ -26,18 +32,26 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
 
-from sqlalchemy import DateTime, Index, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kbgen.accounts.roles import role_of
+from kbgen.mail import kinds as K
+from kbgen.mail import preferences
+from kbgen.mail.kinds import NotificationKind
 from kbgen.site.catalog import find_product
 from kbgen.db import Base, utcnow  # naive UTC, as every stored time
+from kbgen import dates
 from kbgen.settings import Settings
+from kbgen.site.brand import for_settings
 from kbgen.templates import render
 
-EVENTS = ("ticket_created", "comment_added", "status_changed", "priority_changed")
+EVENTS = ("ticket_created", "comment_added", "status_changed", "priority_changed")  # what notify() is told
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+
+# Why someone gets an email (why.txt says it in words).
+REQUESTER, WATCHER, ASSIGNEE, TEAM_ADDRESS = "requester", "watcher", "assignee", "team"
 
 NO_REPLY_NOTE = ("Please do not reply to this email: replies to this address are not read. "
                  "To answer, add a comment to the request in the support portal.")
@@ -57,7 +71,7 @@ class Outbox(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    event: Mapped[str] = mapped_column(String(40))
+    event: Mapped[str] = mapped_column(String(40))  # a kind's slug (kbgen/mail/kinds.py)
     ticket_key: Mapped[str | None] = mapped_column(String(40), index=True)
     to_email: Mapped[str] = mapped_column(String(320))
     to_name: Mapped[str] = mapped_column(String(200), default="")
@@ -76,6 +90,9 @@ class Outbox(Base):
     claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # A follower's burst of updates (kbgen/mail/bursts.py): {"reason": ..., "updates": [...]}, what the
+    # email is written from again when a later update joins it before it is sent; null for other emails.
+    burst: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
 
     def __repr__(self) -> str:
         return f"<Outbox {self.id} {self.event} {self.ticket_key} to {self.to_email} {self.status}>"
@@ -90,6 +107,16 @@ class Email:
     subject: str
     text: str
     html: str
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who gets an email of `kind`, and why (REQUESTER, WATCHER, ASSIGNEE or TEAM_ADDRESS)."""
+
+    kind: NotificationKind
+    email: str
+    name: str
+    reason: str
 
 
 # -- composing ------------------------------------------------------------------------------
@@ -108,6 +135,12 @@ def ticket_link(settings: Settings, ticket: Any) -> str:
     return settings.public_url.rstrip("/") + "/" + str(ticket.url).lstrip("/")
 
 
+def preferences_link(settings: Settings) -> str:
+    from kbgen.facts import service_page  # kbgen.facts imports the tickets package, which notifies
+
+    return settings.public_url.rstrip("/") + service_page("notification_settings")
+
+
 def status_meaning(status: str) -> str:
     """What a status means to a customer, from kbgen.workflow; empty when it cannot say."""
     try:
@@ -115,6 +148,15 @@ def status_meaning(status: str) -> str:
         return find_status(status).meaning
     except (ImportError, ValueError, AttributeError):  # unknown status: the name alone still informs
         return ""
+
+
+def priority_name(value: object) -> str:
+    """A priority as kbgen/forms/priorities.py names it ("High"), from its slug or name; else as given."""
+    from kbgen.forms.priorities import PRIORITIES
+
+    text = str(value or "")
+    wanted = text.strip().lower()
+    return next((p.name for p in PRIORITIES if wanted in (p.slug, p.name.lower())), text)
 
 
 # C0 controls (CR, LF, NUL, ESC...), DEL, C1 controls and Unicode's line and paragraph separators.
@@ -153,47 +195,89 @@ def _person(user: Any) -> str:
     return str(getattr(user, "name", "") or getattr(user, "email", "") or "Someone")
 
 
-def _message(event: str, audience: str, recipient_name: str, quote: str, link: str, **words: str) -> dict:
-    """The parts of one email from its words' template (kbgen/theme/mail/<event>.<audience>.txt):
-    line 1 the subject, line 2 the lead, then a "Label: value" line per fact. Every value is one
-    line, so the lines cannot be confused."""
-    lines = render(f"mail/{event}.{audience}.txt", **{k: _one_line(v, 1000) for k, v in words.items()}).splitlines()
-    facts = [tuple(line.partition(": ")[::2]) for line in lines[2:] if line]
-    greeting = f"Hello {recipient_name}," if audience == "requester" and recipient_name else "Hello,"
-    return {"subject": lines[0], "greeting": greeting, "lead": lines[1], "quote": quote, "facts": facts,
-            "link": link, "no_reply_note": NO_REPLY_NOTE}
-
-
 def _status_text(status: str) -> str:
     meaning = status_meaning(status)
     return f"{status} ({meaning})" if meaning else status
 
 
-def compose(event: str, audience: str, ticket: Any, actor: Any, settings: Settings,
-            recipient: tuple[str, str], **details: Any) -> Email:
-    """One email about `event` for `audience` ("requester" or "team")."""
-    if event not in EVENTS:
-        raise ValueError(f"unknown notification event {event!r}; expected one of {', '.join(EVENTS)}")
-    words = {"key": ticket.key, "summary": _one_line(ticket.summary), "product": _product_name(ticket), "org": _org_name(ticket),
-             "priority": str(ticket.priority or ""), "status": _status_text(ticket.status)}
-    quote = ""
-    if event == "ticket_created":
-        words |= {"requester": _person(ticket.requester), "requester_email": ticket.requester.email}
-        if audience == "team":
-            quote = str(getattr(ticket, "description", "") or "").strip()
-    elif event == "comment_added":
-        comment = details["comment"]
-        words["author"] = _person(getattr(comment, "author", None) or actor)
-        quote = str(comment.body or "").strip()
-    elif event == "status_changed":
-        new = str(details.get("new") or ticket.status)
-        words |= {"actor": _person(actor), "old": str(details.get("old") or ""), "new": new,
-                  "status": _status_text(new)}
-    elif event == "priority_changed":
-        words |= {"actor": _person(actor), "old": str(details.get("old") or ""), "new": str(details.get("new") or "")}
-    message = _message(event, audience, recipient[1], quote, ticket_link(settings, ticket), **words)
-    return Email(to_email=recipient[0], to_name=recipient[1], subject=message["subject"],
+def _audience(kind: NotificationKind) -> str:
+    return "team" if kind.audience == K.TEAM else "followers"
+
+
+def _ticket_words(ticket: Any) -> dict[str, str]:
+    return {"key": ticket.key, "summary": _one_line(ticket.summary), "product": _product_name(ticket),
+            "org": _org_name(ticket), "priority": priority_name(ticket.priority),
+            "status": _status_text(ticket.status)}
+
+
+def _frame(recipient: Recipient, settings: Settings) -> dict[str, Any]:
+    """What every ticket email says around its content: the greeting, why it came, where to choose fewer."""
+    person = recipient.reason != TEAM_ADDRESS  # the team's address is not a person: it has no preference
+    why = " ".join(render("mail/why.txt", reason=recipient.reason).split())
+    name = _one_line(recipient.name, 200)
+    return {"greeting": f"Hello {name}," if name and person else "Hello,", "why": why,
+            "preferences_link": preferences_link(settings) if person else "", "no_reply_note": NO_REPLY_NOTE,
+            "brand": for_settings(settings)}  # the portal's name and colours (kbgen/site/brand.py)
+
+
+def _email(recipient: Recipient, subject: str, message: dict[str, Any]) -> Email:
+    return Email(to_email=recipient.email, to_name=recipient.name, subject=subject,
                  text=render("mail/body.txt", **message), html=render("mail/body.html", **message))
+
+
+def describe(kind: NotificationKind, ticket: Any, actor: Any, **details: Any) -> dict[str, str]:
+    """One update as it is kept in a burst and written in an email: kind, when, who, old, new, text."""
+    update = {"kind": kind.slug, "at": utcnow().replace(microsecond=0).isoformat(), "who": _person(actor),
+              "old": "", "new": "", "text": ""}
+    if kind in (K.REPLY, K.CUSTOMER_COMMENT):
+        comment = details["comment"]
+        update |= {"who": _person(getattr(comment, "author", None) or actor),
+                   "text": str(comment.body or "").strip()}
+    elif kind in (K.CREATED, K.NEW_REQUEST):
+        requester = ticket.requester
+        update |= {"who": _person(requester), "email": str(getattr(requester, "email", "") or ""),
+                   "text": str(getattr(ticket, "description", "") or "").strip() if kind is K.NEW_REQUEST else ""}
+    elif kind is K.PRIORITY:
+        update |= {"old": priority_name(details.get("old")), "new": priority_name(details.get("new"))}
+    else:  # a status change, a reopen, a confirmation
+        update |= {"old": str(details.get("old") or ""), "new": str(details.get("new") or ticket.status)}
+    return update
+
+
+def compose_one(recipient: Recipient, ticket: Any, settings: Settings, update: dict[str, str]) -> Email:
+    """The email about one update, from its kind's template (<kind>.<audience>.txt)."""
+    kind = K.find_kind(update["kind"]) or recipient.kind
+    words = _ticket_words(ticket) | {"reason": recipient.reason}
+    words |= {"author": update["who"], "actor": update["who"], "requester": update["who"],
+              "requester_email": update.get("email", ""), "old": update["old"], "new": update["new"]}
+    if kind in (K.STATUS, K.REOPENED, K.CONFIRMED) and update["new"]:
+        words["status"] = _status_text(update["new"])
+    lines = render(f"mail/{kind.slug}.{_audience(kind)}.txt",
+                   **{k: _one_line(v, 1000) for k, v in words.items()}).splitlines()
+    facts = [tuple(line.partition(": ")[::2]) for line in lines[2:] if line]
+    message = _frame(recipient, settings) | {"lead": lines[1], "quote": update.get("text", ""), "facts": facts,
+                                             "updates": [], "link": ticket_link(settings, ticket)}
+    return _email(recipient, lines[0], message)
+
+
+def compose_updates(recipient: Recipient, ticket: Any, settings: Settings, updates: list[dict]) -> Email:
+    """The email about a burst of updates: one update as compose_one writes it, several listed in order."""
+    if len(updates) == 1:
+        return compose_one(recipient, ticket, settings, updates[0])
+    words = _ticket_words(ticket) | {"reason": recipient.reason, "count": str(len(updates))}
+    lines = render(f"mail/{K.BURST_EVENT}.followers.txt",
+                   **{k: _one_line(v, 1000) for k, v in words.items()}).splitlines()
+    listed = []
+    for update in updates:
+        at = dt.datetime.fromisoformat(update["at"])
+        said = render("mail/update.txt", kind=update["kind"], kinds=K, time=dates.clock(at),
+                      **{k: _one_line(update.get(k, ""), 1000) for k in ("who", "old", "new")}).splitlines()
+        said = [line for line in said if line.strip()]
+        listed.append({"heading": said[0], "lines": said[1:], "quote": update.get("text", "")})
+    facts = [tuple(line.partition(": ")[::2]) for line in lines[2:] if line]
+    message = _frame(recipient, settings) | {"lead": lines[1], "quote": "", "facts": facts, "updates": listed,
+                                             "link": ticket_link(settings, ticket)}
+    return _email(recipient, lines[0], message)
 
 
 # -- deciding and queueing --------------------------------------------------------------------
@@ -209,14 +293,52 @@ def _same_person(email: str, user: Any) -> bool:
     return bool(other) and email.strip().lower() == str(other).strip().lower()
 
 
-def recipients(event: str, ticket: Any, actor: Any, settings: Settings,
-               **details: Any) -> list[tuple[str, tuple[str, str]]]:
-    """[(audience, (email, name))] for an event, after the rules above."""
-    requester = (ticket.requester.email, getattr(ticket.requester, "name", "") or "")
-    team = (settings.support_team_email, "")
-    chosen: list[tuple[str, tuple[str, str]]] = []
+def followers(kind: NotificationKind, ticket: Any, actor: Any) -> list[Recipient]:
+    """The requester and the watchers who get `kind` about `ticket`: never the actor (but for the receipt),
+    only those whose preference lets it through."""
+    from kbgen.mail import watching
+
+    # A request being opened has nobody watching it yet: no need to look.
+    watchers = [] if kind is K.CREATED else watching.watchers(ticket)
+    people = [(ticket.requester, REQUESTER), *((user, WATCHER) for user in watchers)]
+    chosen = []
+    for person, reason in people:
+        email = str(getattr(person, "email", "") or "")
+        if not email or (kind is not K.CREATED and _same_person(email, actor)):
+            continue
+        if preferences.wants(person, kind):
+            chosen.append(Recipient(kind, email, str(getattr(person, "name", "") or ""), reason))
+    return chosen
+
+
+def team(kind: NotificationKind, ticket: Any, actor: Any, settings: Settings) -> list[Recipient]:
+    """The ticket's assignee, else the support team's address; agents never hear of their own actions."""
+    assignee = getattr(ticket, "assignee", None)
+    if assignee is not None and getattr(assignee, "email", None) and getattr(assignee, "deactivated_at", None) is None:
+        if _same_person(assignee.email, actor):
+            return []
+        if preferences.wants(assignee, kind):
+            return [Recipient(kind, assignee.email, str(getattr(assignee, "name", "") or ""), ASSIGNEE)]
+    if _same_person(settings.support_team_email, actor):
+        return []
+    return [Recipient(kind, settings.support_team_email, "", TEAM_ADDRESS)]
+
+
+def _customer_move(old: object, new: object, actor: Any) -> Any:
+    """The customer's move (a workflow Transition) from `old` to `new` by `actor`, if it is one."""
+    from kbgen.tickets import workflow
+
+    if actor is None or _is_agent(actor):
+        return None
+    return next((t for t in workflow.TRANSITIONS if t.by == workflow.CUSTOMER and t.source.name == old
+                 and t.target.name == new), None)
+
+
+def recipients(event: str, ticket: Any, actor: Any, settings: Settings, **details: Any) -> list[Recipient]:
+    """Everyone an event is emailed to, with the kind each gets, after the rules above."""
+    chosen: list[Recipient] = []
     if event == "ticket_created":
-        chosen = [("requester", requester), ("team", team)]
+        chosen = followers(K.CREATED, ticket, actor) + team(K.NEW_REQUEST, ticket, actor, settings)
     elif event == "comment_added":
         comment = details.get("comment")
         if comment is None:
@@ -224,22 +346,33 @@ def recipients(event: str, ticket: Any, actor: Any, settings: Settings,
         if getattr(comment, "internal", False):
             return []
         author = getattr(comment, "author", None) or actor
-        chosen = [("requester", requester)] if _is_agent(author) else [("team", team)]
+        chosen = (followers(K.REPLY, ticket, author) if _is_agent(author)
+                  else team(K.CUSTOMER_COMMENT, ticket, author, settings))
     elif event in ("status_changed", "priority_changed"):
         if details.get("old") is not None and details.get("old") == details.get("new"):
             return []
-        chosen = [("requester", requester)]
+        if event == "priority_changed":
+            chosen = followers(K.PRIORITY, ticket, actor)
+        else:
+            move = _customer_move(details.get("old"), details.get("new"), actor)
+            from kbgen.tickets import workflow
+
+            alert = (K.CONFIRMED if move is not None and move.target is workflow.FINAL
+                     else K.REOPENED if move is not None and move.reopen_window else None)
+            chosen = (team(alert, ticket, actor, settings) if alert else []) + followers(K.STATUS, ticket, actor)
     else:
         raise ValueError(f"unknown notification event {event!r}; expected one of {', '.join(EVENTS)}")
     result, seen = [], set()
-    for audience, (email, name) in chosen:
-        if not email or email.lower() in seen:
-            continue
-        if not (event == "ticket_created" and audience == "requester") and _same_person(email, actor):
-            continue
-        seen.add(email.lower())
-        result.append((audience, (email, name)))
+    for recipient in chosen:
+        key = recipient.email.strip().lower()
+        if key and key not in seen:
+            seen.add(key)
+            result.append(recipient)
     return result
+
+
+def thread_id(settings: Settings, ticket: Any) -> str:
+    return f"<ticket.{ticket.key}@{mail_domain(settings)}>"
 
 
 def outbox_row(settings: Settings, event: str, email: Email, *, ticket_key: str | None = None,
@@ -255,18 +388,42 @@ def outbox_row(settings: Settings, event: str, email: Email, *, ticket_key: str 
 
 def notify(session: Session, settings: Settings, event: str, ticket: Any, actor: Any,
            **details: Any) -> list[Outbox]:
-    """Queue the emails an event causes, in the caller's transaction (the caller commits)."""
-    rows = []
-    domain = mail_domain(settings)
-    for audience, recipient in recipients(event, ticket, actor, settings, **details):
-        email = compose(event, audience, ticket, actor, settings, recipient, **details)
-        rows.append(outbox_row(settings, event, email, ticket_key=str(ticket.key),
-                               thread_id=f"<ticket.{ticket.key}@{domain}>"))
-    return queue(session, settings, rows)
+    """Queue the emails an event causes, in the caller's transaction (the caller commits).
+
+    Followers' updates join their burst (kbgen/mail/bursts.py); the rest are due at once."""
+    from kbgen.mail import bursts
+
+    rows, now_due = [], []
+    for recipient in recipients(event, ticket, actor, settings, **details):
+        update = describe(recipient.kind, ticket, actor, **details)
+        if recipient.kind.burst:
+            rows.append(bursts.add(session, settings, ticket, recipient, update))
+            continue
+        row = outbox_row(settings, recipient.kind.slug, compose_one(recipient, ticket, settings, update),
+                         ticket_key=str(ticket.key), thread_id=thread_id(settings, ticket))
+        row.kbgen_decided = True  # who gets it was decided here, preference included
+        now_due.append(row)
+    return rows + queue(session, settings, now_due)
+
+
+def _unwanted(session: Session, row: Outbox) -> bool:
+    """A row queued elsewhere (the rating request) to a person whose preference turns its kind down."""
+    kind = K.find_kind(row.event)
+    if getattr(row, "kbgen_decided", False) or kind is None or kind.security or kind.audience == K.TEAM:
+        return False
+    from sqlalchemy import func, select
+
+    from kbgen.accounts import User
+
+    person = session.scalars(select(User).where(func.lower(User.email) == row.to_email.strip().lower())).first()
+    return person is not None and not preferences.wants(person, kind)
 
 
 def queue(session: Session, settings: Settings, rows: list[Outbox]) -> list[Outbox]:
-    """Add Outbox rows to the caller's transaction, each with its Message-ID, and wake the sender."""
+    """Add Outbox rows to the caller's transaction, each with its Message-ID, and wake the sender.
+
+    A row for a person who turned its kind down (kbgen/mail/preferences.py) is left out."""
+    rows = [row for row in rows if not _unwanted(session, row)]
     if not rows:
         return rows
     domain = mail_domain(settings)

@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 # Every module that defines models on kbgen.db.Base. Some are written concurrently with this
 # one, so a module that does not exist yet is skipped; any other import error is a real bug.
 MODEL_MODULES = ["kbgen.accounts", "kbgen.tickets", "kbgen.mail.notifications", "kbgen.tickets.servers",
-                 "kbgen.search.missed"]
+                 "kbgen.search.missed", "kbgen.feedback"]
 
 _LOCK_KEY = zlib.crc32(b"kbgen.migrations")  # one advisory lock per PostgreSQL database
 

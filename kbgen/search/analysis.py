@@ -2,7 +2,9 @@
 
 One analysis for every text field, so a query word is stemmed and filtered exactly
 like the indexed words it must meet: words (identifiers such as sip.conf or res_pjsip
-stay whole, and their parts are added), lowercased, without stop words, Porter-stemmed.
+stay whole, and their parts are added; so do the words of a CamelCase name such as
+ConfKick or AddQueueMember, which API references are full of and customers type as
+"kick" or "add queue member"), lowercased, without stop words, Porter-stemmed.
 
 `terms()` does it in a few regex calls and a dict of known stems; Whoosh's own
 analyzer chain (ANALYZER, kept for Whoosh's field objects) gives the same terms but
@@ -23,15 +25,25 @@ from whoosh.system import pack_uint
 TOKEN_PATTERN = r"\w+(?:[._]\w+)*"
 _TOKEN = re.compile(TOKEN_PATTERN)
 _PARTS = re.compile(r"[^._]+")
+_CAMEL_PARTS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+def _camel(token: str) -> bool:
+    """ConfKick, MeetMeAdmin, WebRTC: a name made of capitalised words (not "Hello", "PJSIP", "pjsip")."""
+    return not token.islower() and not token.isupper() and not token.istitle() and token.isalnum()
 
 # Whoosh's list plus the words that make a customer's question a question ("how do I ...")
-# and contraction stubs; they carry no meaning for ranking.
+# and contraction stubs, with or without the apostrophe ("doesn't", "doesnt"); they carry no
+# meaning for ranking, and are never "corrected" (a "cant" is not a misspelled "can").
 STOP = frozenset(STOP_WORDS | {
     "how", "do", "does", "did", "doing", "done", "what", "why", "where", "which", "who", "whom",
     "i", "me", "my", "our", "ours", "they", "them", "their", "there", "its", "was", "were", "been",
     "being", "so", "but", "than", "then", "these", "those", "has", "had", "would", "could",
     "should", "shall", "also", "just", "very", "into", "about", "doesn", "don", "isn", "won",
     "didn", "wasn", "aren", "cannot", "want", "need", "please", "help", "get", "got",
+    "cant", "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "wont", "couldnt", "shouldnt",
+    "wouldnt", "hasnt", "havent", "hadnt", "aint", "mustnt", "couldn", "shouldn", "wouldn", "hasn", "haven",
+    "hadn", "weren",
 })
 
 _STEMS: dict[str, str] = {}  # words seen so far and their stems: a vocabulary, not a text
@@ -51,18 +63,35 @@ def is_stop(word: str) -> bool:
     return len(word) < 2 or word in STOP
 
 
-def terms(text: str) -> list[str]:
-    """The stemmed terms of a text, in order, duplicates kept."""
+def terms(text: str, split_camel: bool = True) -> list[str]:
+    """The stemmed terms of a text, in order, duplicates kept.
+
+    split_camel=False keeps a CamelCase name whole (titles: a page titled MeetMe is about
+    MeetMe, MeetmeEnd is not; their parts go to a field of their own, see camel_parts)."""
     found = []
     stems = _STEMS
-    for token in _TOKEN.findall(text.lower()):
-        pieces = (token, *_PARTS.findall(token)) if ("_" in token or "." in token) else (token,)
+    for token in _TOKEN.findall(text):
+        if token.islower():
+            pieces = (token, *_PARTS.findall(token)) if ("_" in token or "." in token) else (token,)
+        else:
+            lower = token.lower()
+            if "_" in token or "." in token:
+                pieces = (lower, *_PARTS.findall(lower))
+            elif split_camel and _camel(token):
+                pieces = (lower, *(part.lower() for part in _CAMEL_PARTS.findall(token)))
+            else:
+                pieces = (lower,)
         for piece in pieces:
             if len(piece) < 2 or piece in STOP:
                 continue
             term = stems.get(piece)
             found.append(term if term is not None else stem_word(piece))
     return found
+
+
+def camel_parts(text: str) -> str:
+    """The words inside the CamelCase names of a text ("ConfKick now" -> "Conf Kick")."""
+    return " ".join(part for token in _TOKEN.findall(text) if _camel(token) for part in _CAMEL_PARTS.findall(token))
 
 
 def words(text: str) -> list[str]:
@@ -76,26 +105,32 @@ def word_spans(text: str):
         word = match.group().lower()
         if not is_stop(word):
             yield match.start(), match.end(), stem_word(word)
-        if "_" in word or "." in word:
+        parts = _PARTS if ("_" in word or "." in word) else _CAMEL_PARTS if _camel(match.group()) else None
+        if parts is not None:
             offset = match.start()
-            for part in _PARTS.finditer(word):
-                if not is_stop(part.group()):
-                    yield offset + part.start(), offset + part.end(), stem_word(part.group())
+            for part in parts.finditer(match.group() if parts is _CAMEL_PARTS else word):
+                piece = part.group().lower()
+                if not is_stop(piece):
+                    yield offset + part.start(), offset + part.end(), stem_word(piece)
 
 
 class TermCounts(formats.Frequency):
     """Whoosh's frequency postings, counted with terms() instead of the analyzer chain."""
 
+    def __init__(self, split_camel: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.split_camel = split_camel
+
     def word_values(self, value, analyzer, **kwargs):
         boost = self.field_boost
-        for term, count in Counter(terms(value)).items():
+        for term, count in Counter(terms(value, self.split_camel)).items():
             yield term, count, count * boost, pack_uint(count)
 
 
-def text_field(stored: bool = False) -> TEXT:
+def text_field(stored: bool = False, split_camel: bool = True) -> TEXT:
     """A searchable text field: term frequencies only (no positions: ranking is BM25F, not phrases)."""
     field = TEXT(analyzer=ANALYZER, stored=stored, phrase=False)
-    field.format = TermCounts()
+    field.format = TermCounts(split_camel)
     return field
 
 

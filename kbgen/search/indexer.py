@@ -25,9 +25,11 @@ from whoosh.fields import ID, KEYWORD, STORED, Schema
 from kbgen.site.catalog import find_product, find_type
 from kbgen.search import store
 from kbgen.search import synonyms as synonyms_file_format
-from kbgen.search.analysis import text_field
+from kbgen.search.analysis import camel_parts, text_field
 from kbgen.search.pool import use_compact_pool
 from kbgen.search.sections import Section, split_sections
+from kbgen.search.versions import VERSIONS, Version
+from kbgen.search.versions import to_json as versions_json
 
 PAGES, SECTIONS, SYNONYMS = "pages", "sections", "synonyms.json"
 MAX_STORED_SECTION = 20_000  # characters of a section kept for snippets; all of it is searchable
@@ -44,13 +46,16 @@ class PageRecord:
     type: str | None
     tags: list[str] = field(default_factory=list)
     summary: str = ""
+    version: str = ""  # the declared version this page is a copy in ("" : not versioned); see versions.py
+    version_key: str = ""  # shared by a page's copies in every version ("" : its path)
 
 
 def pages_schema() -> Schema:
     return Schema(
         path=ID(stored=True, unique=True),
         url=STORED,
-        title=text_field(stored=True),
+        title=text_field(stored=True, split_camel=False),
+        title_parts=text_field(),  # the words inside the title's CamelCase names: ConfKick -> conf, kick
         headings=text_field(),
         tags=text_field(),
         summary=text_field(stored=True),
@@ -58,6 +63,8 @@ def pages_schema() -> Schema:
         meta=text_field(),  # product name and type label: "xcally how-to"
         product=ID(stored=True),
         type=ID(stored=True),
+        version=ID(stored=True),
+        version_key=ID(stored=True),
         # The page's words as written, for "did you mean" (scorable: else Whoosh stats a file per posting).
         spell=KEYWORD(scorable=True),
     )
@@ -86,13 +93,17 @@ def page_document(record: PageRecord, sections: list[Section]) -> dict:
         # The body's own <h1> counts as title too ("The asterisk.conf file" of "Asterisk Main Configuration File").
         "title": record.title if not h1 or h1.lower() == record.title.lower() else f"{record.title} \n{h1}",
         "_stored_title": record.title,
+        "title_parts": camel_parts(f"{record.title} {h1}"),
         "headings": headings,
         "tags": tags,
         "summary": record.summary,
         "body": body,
-        "meta": " ".join(x for x in (product.name if product else "", article_type.label if article_type else "") if x),
+        "meta": " ".join(x for x in (product.name if product else "", article_type.label if article_type else "",
+                                     record.version) if x),
         "product": product.slug if product else "",
         "type": article_type.slug if article_type else "",
+        "version": record.version,
+        "version_key": record.version_key or record.path,
         "spell": " ".join(sorted(spell)),
     }
 
@@ -136,10 +147,15 @@ def _write_synonyms(folder: Path, synonyms_file: Path | None) -> None:
     (folder / SYNONYMS).write_text(synonyms_file_format.load(synonyms_file).to_json(), encoding="utf-8")
 
 
+def _write_versions(folder: Path, versions: tuple[Version, ...] | None) -> None:
+    if versions is not None:
+        (folder / VERSIONS).write_text(versions_json(versions), encoding="utf-8")
+
+
 class IndexBuilder:
     """A full build: add() every page while MkDocs renders, then finish() swaps the index in."""
 
-    def __init__(self, index_dir: Path, synonyms_file: Path | None = None):
+    def __init__(self, index_dir: Path, synonyms_file: Path | None = None, versions: tuple[Version, ...] = ()):
         started = time.perf_counter()
         self.index_dir = Path(index_dir)
         self.seconds = 0.0  # spent indexing in this process (the build's cost of search)
@@ -148,6 +164,7 @@ class IndexBuilder:
         self._writers: list[_Writer] = []
         try:
             _write_synonyms(self._folder, synonyms_file)  # a bad synonyms file fails the build early
+            _write_versions(self._folder, versions)
             self._writers = [_Writer(self._folder, kind, create=True) for kind in (PAGES, SECTIONS)]
         except BaseException:
             self.abort()
@@ -189,8 +206,19 @@ class IndexBuilder:
         store.discard(self._folder)
 
 
+def is_current(index_dir: Path) -> bool:
+    """Whether the live index exists and was written with this kbgen's fields (else only a full build will do)."""
+    live = store.current(Path(index_dir))
+    if live is None:
+        return False
+    try:
+        return set(whoosh_index.open_dir(live / PAGES).schema.names()) == set(pages_schema().names())
+    except Exception:  # noqa: BLE001 - unreadable: a full build replaces it
+        return False
+
+
 def update_pages(index_dir: Path, records: list[PageRecord], removed_paths=(),
-                 synonyms_file: Path | None = None) -> None:
+                 synonyms_file: Path | None = None, versions: tuple[Version, ...] | None = None) -> None:
     """Replace some pages' entries (an edit during `kbgen preview`) without a full reindex.
 
     The live version is copied with hard links (Whoosh never rewrites a file, it adds
@@ -199,7 +227,7 @@ def update_pages(index_dir: Path, records: list[PageRecord], removed_paths=(),
     """
     index_dir = Path(index_dir)
     if store.current(index_dir) is None:  # nothing to update yet: these pages are the index
-        builder = IndexBuilder(index_dir, synonyms_file)
+        builder = IndexBuilder(index_dir, synonyms_file, versions or ())
         for record in records:
             builder.add(record)
         builder.finish()
@@ -212,6 +240,7 @@ def update_pages(index_dir: Path, records: list[PageRecord], removed_paths=(),
                             ignore=shutil.ignore_patterns("*LOCK*"))
             if synonyms_file is not None:
                 _write_synonyms(folder, synonyms_file)
+            _write_versions(folder, versions)
             paths = list(dict.fromkeys([*removed_paths, *(r.path for r in records)]))
             sections = [split_sections(r.html) for r in records]
             for kind in (PAGES, SECTIONS):

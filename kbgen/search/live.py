@@ -15,13 +15,15 @@ from whoosh import index as whoosh_index
 from whoosh.reading import TermNotFound
 
 from kbgen.search import store
+from kbgen.search import versions as page_versions
 from kbgen.search.indexer import PAGES, SECTIONS, SYNONYMS
 from kbgen.search.ranking import Ranker
 from kbgen.search.spelling import Speller
 from kbgen.search.synonyms import Synonyms
 
 # BM25F field weights of the pages index: a word in the title says more than one in the body.
-PAGE_FIELDS = {"title": 6.0, "tags": 3.0, "headings": 2.5, "summary": 2.0, "meta": 1.0, "body": 1.0}
+PAGE_FIELDS = {"title": 6.0, "title_parts": 3.0, "tags": 3.0, "headings": 2.5, "summary": 2.0, "meta": 1.0,
+               "body": 1.0}
 SECTION_FIELDS = {"heading": 3.0, "body": 1.0}
 PREFIX_EXPANSIONS = 8
 
@@ -34,6 +36,8 @@ class _PageInfo:
     summary: str
     product: str | None
     type: str | None
+    version: str = ""  # "" : not a versioned page
+    version_key: str = ""  # shared by the page's copies in every version
 
 
 class SearchIndex:
@@ -54,11 +58,19 @@ class SearchIndex:
         self.pages = Ranker(self.pages_reader, PAGE_FIELDS)
         # Sections' postings are long (many sections per page): fewer of them are kept.
         self.sections = Ranker(self.sections_reader, SECTION_FIELDS, cache_terms=300)
+        self.headings = Ranker(self.sections_reader, {"heading": 1.0}, cache_terms=300)  # for kbgen.search.rerank
+        self.versions = page_versions.load(folder)  # declared in mkdocs.yml, preferred first
         self.docs: dict[int, _PageInfo] = {}
+        self.copies: dict[str, list[int]] = {}  # version key -> the page's copies (only keys with several)
         for docnum, stored in self.pages_reader.iter_docs():
-            self.docs[docnum] = _PageInfo(stored["path"], stored.get("url", ""), stored.get("title", ""),
-                                          stored.get("summary", ""), stored.get("product") or None,
-                                          stored.get("type") or None)
+            info = _PageInfo(stored["path"], stored.get("url", ""), stored.get("title", ""),
+                             stored.get("summary", ""), stored.get("product") or None,
+                             stored.get("type") or None, stored.get("version") or "",
+                             stored.get("version_key") or stored["path"])
+            self.docs[docnum] = info
+            if info.version:
+                self.copies.setdefault(info.version_key, []).append(docnum)
+        self.copies = {key: found for key, found in self.copies.items() if len(found) > 1}
         self._sections_of: dict[str, list[int]] = {}
 
     def sections_of(self, path: str) -> list[int]:

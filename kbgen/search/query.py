@@ -18,7 +18,9 @@ from kbgen.settings import yes_or_no
 from kbgen.site.catalog import ARTICLE_TYPES, PRODUCTS, find_product, find_type
 from kbgen.search.analysis import is_stop, stem_word, terms, words
 from kbgen.search.live import SearchIndex
+from kbgen.search import versions as page_versions
 from kbgen.search.ranking import Concept
+from kbgen.search.rerank import rerank
 from kbgen.search.snippets import make_snippet
 
 MAX_QUERY_CHARS = 1000
@@ -32,6 +34,14 @@ PREFIX_WEIGHT = 0.6
 TITLE_BONUS = 0.5
 IN_TITLE_WEIGHT = 0.3
 PART_WEIGHT = 0.5  # res_pjsip's parts, when a page does not use the whole identifier
+RERANK = 50  # the best pages whose sections are looked at to reorder them (kbgen.search.rerank)
+WEAK_SHARE = 0.5  # the best result has fewer than this share of the searched words: "only weak matches"
+
+
+# A question's own words: dropped from a query that starts like a question, when something else is left.
+QUESTION_WORDS = frozenset("how what why where when which who can could is are does do should will".split())
+QUESTION_FILLER = frozenset("someone somebody something anyone anybody anything way ways possible able "
+                            "make use using".split())
 
 
 class InvalidSearch(ValueError):
@@ -46,11 +56,12 @@ class SearchRequest:
     limit: int = 10
     page: int = 1
     partial: bool = False  # typed so far: the last word may be unfinished (results as you type)
+    version: str | None = None  # the reader's version: its copy of a versioned page is shown
 
     @classmethod
     def parse(cls, q: str | None, product: str | None = None, type: str | None = None,
               limit: str | int | None = None, page: str | int | None = None,
-              partial: str | bool | None = None) -> "SearchRequest":
+              partial: str | bool | None = None, version: str | None = None) -> "SearchRequest":
         if q is None or not q.strip():
             raise InvalidSearch("q is required: the words to search for, e.g. ?q=music+on+hold")
         if len(q) > MAX_QUERY_CHARS:
@@ -68,10 +79,12 @@ class SearchRequest:
                 raise InvalidSearch(f"unknown type '{type}'; use one of: "
                                     + ", ".join(t.slug for t in ARTICLE_TYPES))
             type_slug = found_type.slug
+        if version is not None and len(version) > 100:
+            raise InvalidSearch("version is too long; send one of the site's version labels, e.g. ?version=V3")
         return cls(q=q.strip(), product=product_slug, type=type_slug,
                    limit=_int_param("limit", limit, 10, 1, MAX_LIMIT),
                    page=_int_param("page", page, 1, 1, MAX_PAGE),
-                   partial=bool(yes_or_no(partial)))
+                   partial=bool(yes_or_no(partial)), version=(version or "").strip() or None)
 
 
 def _int_param(name: str, value, default: int, low: int, high: int) -> int:
@@ -94,6 +107,8 @@ class Hit:
     snippet: str  # HTML: matched words in <mark>, everything else escaped
     product: str | None
     type: str | None
+    version: str | None = None  # the version this copy of the page is in (the chip), None: not versioned
+    versions: list[dict] = field(default_factory=list)  # the page's other versions: [{"label", "url"}]
 
 
 @dataclass
@@ -106,12 +121,13 @@ class SearchResponse:
     suggestion: str | None = None
     facets: dict = field(default_factory=lambda: {"product": [], "type": []})
     terms: int = 0  # how many searchable words the query had (0: only common words)
+    weak: bool = False  # results, but none has even half of the searched words
 
     def to_dict(self) -> dict:
         return {
             "query": self.query, "total": self.total, "page": self.page, "limit": self.limit,
             "results": [hit.__dict__ for hit in self.results],
-            "suggestion": self.suggestion, "facets": self.facets,
+            "suggestion": self.suggestion, "facets": self.facets, "weak": self.weak,
         }
 
     def to_json(self) -> str:
@@ -137,6 +153,11 @@ def _plan(index: SearchIndex, text: str, partial: bool) -> _Plan | None:
     gets its likeliest completions.
     """
     tokens = words(text)[:MAX_TERMS]
+    if len(tokens) > 2 and tokens[0] in QUESTION_WORDS:
+        # "how do I make someone ...": in a question these words only carry the asking.
+        kept = [t for t in tokens if t not in QUESTION_FILLER]
+        if any(not is_stop(t) for t in kept):
+            tokens = kept
     prefix = ""
     if partial and text and not text[-1].isspace() and tokens:
         if len(tokens[-1]) >= 2 and tokens[-1].isalnum():
@@ -211,6 +232,7 @@ def _plan(index: SearchIndex, text: str, partial: bool) -> _Plan | None:
 class _Matches:
     plan: _Plan
     scores: dict[int, float]  # every matching page docnum, before filters
+    matched: dict[int, int]  # how many of the plan's concepts each page has
 
 
 def _match(index: SearchIndex, plan: _Plan) -> _Matches:
@@ -237,7 +259,7 @@ def _match(index: SearchIndex, plan: _Plan) -> _Matches:
             covered = count / wanted
             exact = min(1.0, count / max(lengths[d], 1.0))
             scores[d] *= 1.0 + TITLE_BONUS * covered * (1.0 + exact)
-    return _Matches(plan, scores)
+    return _Matches(plan, scores, matched)
 
 
 def _allowed(index: SearchIndex, docnums, product: str | None, type_: str | None) -> set[int]:
@@ -248,30 +270,47 @@ def _allowed(index: SearchIndex, docnums, product: str | None, type_: str | None
             if (product is None or docs[d].product == product) and (type_ is None or docs[d].type == type_)}
 
 
-def _ranked(matches: _Matches, allowed: set[int], count: int) -> list[int]:
-    if not allowed or count <= 0:
-        return []
+def _ranked_pages(index: SearchIndex, matches: _Matches, allowed: set[int], skip: set[str],
+                  count: int) -> tuple[int, list[list[int]]]:
+    """(how many pages, the best `count` of them), a page being all its versions' copies, best first.
+
+    The best RERANK copies are reordered by where the words meet inside them (rerank.py).
+    """
+    docs = index.docs
+    pages: dict[str, list[int]] = {}
+    for d in allowed:
+        key = docs[d].version_key
+        if key not in skip:
+            pages.setdefault(key, []).append(d)
+    if count <= 0 or not pages:
+        return len(pages), []
     scores = matches.scores
-    return heapq.nlargest(count, allowed, key=lambda d: (scores[d], -d))
+    candidates = [d for copies in pages.values() for d in copies]
+    scores = rerank(index, matches.plan.concepts, scores,
+                    heapq.nlargest(RERANK, candidates, key=lambda d: (scores[d], -d)))
+    top = heapq.nlargest(count, pages.values(), key=lambda copies: max((scores[d], -d) for d in copies))
+    return len(pages), [sorted(copies, key=lambda d: (-scores[d], d)) for copies in top]
 
 
 def _facets(index: SearchIndex, matched, product: str | None, type_: str | None) -> dict:
-    # Each facet counts the results of the other filter, so a chip shows what picking it would give.
+    # Each facet counts the results of the other filter, so a chip shows what picking it would give;
+    # a page in several versions counts once.
     docs = index.docs
-    by_product: dict[str, int] = {}
-    by_type: dict[str, int] = {}
+    by_product: dict[str, set[str]] = {}
+    by_type: dict[str, set[str]] = {}
     for d in matched:
         info = docs[d]
         if info.product and (type_ is None or info.type == type_):
-            by_product[info.product] = by_product.get(info.product, 0) + 1
+            by_product.setdefault(info.product, set()).add(info.version_key)
         if info.type and (product is None or info.product == product):
-            by_type[info.type] = by_type.get(info.type, 0) + 1
-    return {
-        "product": [{"value": p.slug, "label": p.name, "count": by_product[p.slug]}
-                    for p in PRODUCTS if by_product.get(p.slug)],
-        "type": [{"value": t.slug, "label": t.label, "count": by_type[t.slug]}
-                 for t in ARTICLE_TYPES if by_type.get(t.slug)],
-    }
+            by_type.setdefault(info.type, set()).add(info.version_key)
+    products = [{"value": p.slug, "label": p.name, "count": len(by_product[p.slug])}
+                for p in PRODUCTS if by_product.get(p.slug)]
+    # A type named like a product that picks the very same pages (License) would be the same chip twice.
+    same = {p.name.lower(): by_product[p.slug] for p in PRODUCTS if by_product.get(p.slug)}
+    types = [{"value": t.slug, "label": t.label, "count": len(by_type[t.slug])}
+             for t in ARTICLE_TYPES if by_type.get(t.slug) and same.get(t.label.lower()) != by_type[t.slug]]
+    return {"product": products, "type": types}
 
 
 def _checked_words(text: str) -> list[str]:
@@ -290,6 +329,8 @@ def _suggest(index: SearchIndex, text: str) -> tuple[str | None, bool]:
         if pages > 2:
             continue
         better = speller.correct(word)
+        if better is not None and is_stop(better):
+            better = None  # a word that means something never becomes one that is not even searched for
         if not pages:
             unknown = True
             if better:
@@ -337,19 +378,24 @@ def search(index: SearchIndex | None, request: SearchRequest) -> SearchResponse:
 
     matched_all: set[int] = set().union(*(run.scores.keys() for run in runs))
     response.facets = _facets(index, matched_all, request.product, request.type)
+    preferred = page_versions.find_label(request.version, index.versions)
     wanted = request.page * request.limit
     order: list[tuple[int, _Matches]] = []
-    seen: set[int] = set()
+    seen: set[str] = set()  # pages (version keys) already listed by an earlier run
     for run in runs:
-        allowed = _allowed(index, run.scores, request.product, request.type) - seen
-        response.total += len(allowed)
-        for docnum in _ranked(run, allowed, wanted - len(order)):
-            order.append((docnum, run))
-            seen.add(docnum)
+        allowed = _allowed(index, run.scores, request.product, request.type)
+        count, pages = _ranked_pages(index, run, allowed, seen, wanted - len(order))
+        response.total += count
+        for copies in pages:
+            order.append((page_versions.pick(copies, lambda d: index.docs[d].version, preferred, index.versions), run))
+        seen.update(index.docs[d].version_key for d in allowed)
     page_hits = order[(request.page - 1) * request.limit: wanted]
     stems = set().union(*(run.plan.stems for run in runs))
     prefixes = tuple(p for run in runs for p in run.plan.prefixes)
     response.results = [_hit(index, docnum, run.plan, stems, prefixes) for docnum, run in page_hits]
+    if order:
+        best, run = order[0]
+        response.weak = run.matched.get(best, 0) < WEAK_SHARE * len(run.plan.concepts)
     return response
 
 
@@ -374,7 +420,12 @@ def _hit(index: SearchIndex, docnum: int, plan: _Plan, stems: set[str], prefixes
     if "<mark>" not in snippet and info.summary:
         summary = make_snippet(info.summary, stems, prefixes)
         snippet = summary if ("<mark>" in summary or not snippet) else snippet
-    return Hit(url=url, title=info.title, section=heading, snippet=snippet, product=info.product, type=info.type)
+    others = [index.docs[d] for d in index.copies.get(info.version_key, ()) if d != docnum]
+    order = {v.label: n for n, v in enumerate(index.versions)}
+    others.sort(key=lambda other: (order.get(other.version, len(order)), other.version))
+    return Hit(url=url, title=info.title, section=heading, snippet=snippet, product=info.product, type=info.type,
+               version=info.version or None,
+               versions=[{"label": other.version, "url": other.url} for other in others])
 
 
 def _in_title(index: SearchIndex, member: tuple[str, ...], docnum: int) -> bool:

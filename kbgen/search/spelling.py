@@ -56,6 +56,10 @@ class Speller:
     def warm(self) -> None:
         self._index()
 
+    @property
+    def warmed(self) -> bool:
+        return self._by_delete is not None
+
     def frequency(self, word: str) -> int:
         return self.frequencies.get(word, 0)
 

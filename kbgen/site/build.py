@@ -16,6 +16,7 @@ from mkdocs.config import load_config
 from mkdocs.exceptions import Abort, ConfigurationError, PluginError
 
 from kbgen.site.check import ContentRules, check_project
+from kbgen.site.content import iter_markdown
 
 
 class BuildFailed(Exception):
@@ -77,4 +78,4 @@ def check(config_file: str | Path | None = None) -> tuple[list[str], int]:
     forms_dir = project / (plugin.config.forms_dir if plugin else "forms")
     docs_dir = Path(config.docs_dir)
     problems = check_project(docs_dir, rules_of(config), forms_dir)
-    return problems, sum(1 for _ in docs_dir.rglob("*.md"))
+    return problems, sum(1 for _ in iter_markdown(docs_dir))  # articles: saved replies are not pages

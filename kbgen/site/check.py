@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kbgen.site.content import Article, Problem, iter_markdown, parse_article
 from kbgen.forms import check_forms
+from kbgen.replies import check_replies
 from kbgen.site.links import check_links, code_free_lines, links_of
 
 
@@ -92,9 +93,9 @@ def read_docs(docs_dir: Path, rules: ContentRules) -> tuple[list[Article], set[s
 
 
 def check_project(docs_dir: Path, rules: ContentRules, forms_dir: Path | None = None) -> list[str]:
-    """All problems of a project as printable lines: content first, then forms."""
+    """All problems of a project as printable lines: articles, saved replies, then forms."""
     articles, others = read_docs(docs_dir, rules)
-    lines = [located(docs_dir, p) for p in check_articles(articles, rules, others)]
+    lines = [located(docs_dir, p) for p in check_articles(articles, rules, others) + check_replies(docs_dir)]
     if forms_dir is not None and forms_dir.is_dir():
         lines.extend(check_forms(forms_dir))
     return lines

@@ -23,6 +23,7 @@ FIELDS: dict[str, str] = {
     "summary": "one sentence shown in lists and search results",
     "tags": "a list of keywords, e.g. [queues, audio]",
     "updated": "the date of the last review, YYYY-MM-DD",
+    "version": "the product version the page is written for, one of the plugin's `versions` labels",
 }
 # Keys other tools put in front matter; accepted without complaint.
 PASSTHROUGH_KEYS = {"template", "hide", "search", "status", "icon", "description", "pageid", "subtitle", "tags"}
@@ -180,8 +181,12 @@ def parse_article(rel_path: str, text: str, required: Iterable[str] = ("title",)
 
 
 def iter_markdown(docs_dir: Path) -> Iterable[Path]:
+    """The articles' files: Markdown outside hidden folders and the saved replies' folder (kbgen/replies.py)."""
+    from kbgen.replies import is_reply  # which imports this module
+
     for path in sorted(docs_dir.rglob("*.md")):
-        if not any(part.startswith(".") for part in path.relative_to(docs_dir).parts):
+        rel = path.relative_to(docs_dir)
+        if not any(part.startswith(".") for part in rel.parts) and not is_reply(rel.as_posix()):
             yield path
 
 

@@ -17,9 +17,13 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 
 from kbgen.facts import built_assets, template_globals as facts_globals
+from kbgen.feedback import articles as voted_articles
 from kbgen.forms import FormDefinitionError, load_catalog
-from kbgen.search.indexer import IndexBuilder, PageRecord, update_pages
+from kbgen.replies import check_replies, is_reply
+from kbgen.search.indexer import IndexBuilder, PageRecord, is_current, update_pages
+from kbgen.search.versions import VersionsError, page_version, parse_versions
 from kbgen.settings import Settings, SettingsError, default_index_dir
+from kbgen.site import brand as branding
 from kbgen.site.check import ContentRules, check_articles, located
 from kbgen.site.content import Article, parse_article
 from kbgen.site.csp import POLICY_FILE, BuiltPolicy, api_origin_of, inline_scripts, source_hash
@@ -31,8 +35,9 @@ from kbgen.site.pages.listing import Entry, portal_pages
 from kbgen.site.pages.requests import request_pages
 from kbgen.site.pages.search import search_page
 from kbgen.site.pages.support import support_pages
+from kbgen.site.related import Candidate, Related, candidates_tags, related_articles
 from kbgen.site.writer_text import escape_nav_titles, escape_page, title_text
-from kbgen.templates import THEME_DIR
+from kbgen.templates import THEME_DIR, render
 
 log = logging.getLogger("mkdocs.plugins.kbgen")
 
@@ -40,6 +45,7 @@ SYNONYMS_FILE = "synonyms.yml"
 # Theme folders of templates that kbgen renders itself (kbgen/templates.py): MkDocs would publish
 # every non-.html file of a theme dir (an email's .txt part), so on_files leaves them out.
 PRIVATE_THEME_DIRS = ("mail/", "service/")
+BRAND_CSS = "assets/kbgen-brand.css"  # rendered from its template in kbgen/theme/assets/ with the brand
 
 
 class _PluginConfig(base.Config):
@@ -49,6 +55,7 @@ class _PluginConfig(base.Config):
     index_dir = c.Optional(c.Type(str))  # default: Settings' index dir of the project
     forms_dir = c.Type(str, default="forms")
     search_index = c.Type(bool, default=True)
+    versions = c.Type(list, default=[])  # [{label, prefix}], preferred first: kbgen/search/versions.py
 
 
 def site_root(page_url: str) -> str:
@@ -66,6 +73,10 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
         self.changed: list = []  # page records of a dirty (preview) rebuild
         self.policy = BuiltPolicy()
         self.nav = None
+        self.versions = ()
+        self.brand = branding.Brand()
+        self.related: dict[str, list[Related]] = {}
+        self.article_urls: dict[str, str] = {}
 
     def on_startup(self, *, command, dirty) -> None:
         self.dirty = dirty
@@ -82,21 +93,56 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
         self.rules = ContentRules(tuple(self.config.required), self.config.closed_front_matter,
                                   self.config.check_links)
         self.policy = BuiltPolicy(api_origin=api_origin_of((config.extra.get("kbgen") or {}).get("api_url")))
+        try:
+            self.versions = parse_versions(self.config.versions)
+        except VersionsError as exc:
+            raise PluginError(f"kbgen plugin config: {exc}") from None
+        self._apply_brand(config)
         return config
+
+    def _apply_brand(self, config) -> None:
+        """extra.kbgen.brand (kbgen/site/brand.py) as MkDocs and Material settings: the name, logo, favicon
+        and a "custom" palette, whose colours assets/kbgen-brand.css defines."""
+        docs_dir = Path(config.docs_dir)
+        folders = [docs_dir, *(Path(d) for d in config.theme.dirs)]
+        try:
+            brand = branding.brand_from_config(
+                config.extra, site_name=config.site_name,
+                config_file=Path(config.config_file_path) if config.config_file_path else None,
+                file_exists=lambda path: any((folder / path).is_file() for folder in folders))
+        except branding.BrandError as exc:
+            raise PluginError("The portal's brand is invalid:\n" + "\n".join(exc.problems)) from None
+        self.brand = brand
+        config.site_name = brand.name
+        if brand.logo:
+            config.theme["logo"] = brand.logo
+        if brand.favicon:
+            config.theme["favicon"] = brand.favicon
+        if brand.primary or brand.accent:
+            palettes = config.theme["palette"] if "palette" in config.theme else None
+            listed = palettes if isinstance(palettes, list) else [palettes or {}]
+            config.theme["palette"] = [{**(p or {}), **({"primary": "custom"} if brand.primary else {}),
+                                        **({"accent": "custom"} if brand.accent or brand.primary else {})}
+                                       for p in listed]
+            if not isinstance(palettes, list):
+                config.theme["palette"] = config.theme["palette"][0]
 
     def on_files(self, files: Files, *, config) -> Files:
         docs_dir = Path(config.docs_dir)
-        for file in [f for f in files if _private_theme_file(f)]:
-            files.remove(file)
+        for file in [f for f in files if _private_theme_file(f) or is_reply(f.src_uri)]:
+            files.remove(file)  # saved replies are for agents (kbgen/replies.py): never a page, never indexed
         for path, text in built_assets().items():  # made from kbgen/facts.py, not copied from the theme
             if (theme_copy := files.get_file_from_path(path)) is not None:
                 files.remove(theme_copy)
             files.append(File.generated(config, path, content=text))
+        if (theme_copy := files.get_file_from_path(BRAND_CSS)) is not None:
+            files.remove(theme_copy)
+        files.append(File.generated(config, BRAND_CSS, content=render(BRAND_CSS, brand=self.brand)))
         self.articles.clear()
         for file in files.documentation_pages():
             self.articles[file.src_uri] = _parsed(file, self.rules.required)
         other_files = {f.src_uri for f in files if not f.is_documentation_page()}
-        problems = check_articles(list(self.articles.values()), self.rules, other_files)
+        problems = check_articles(list(self.articles.values()), self.rules, other_files) + check_replies(docs_dir)
         for problem in problems:
             log.warning(located(docs_dir, problem))
         if problems and config.strict:
@@ -111,6 +157,7 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
         entries = [Entry(files.get_file_from_path(path).url, a.title, str(a.meta.get("summary") or ""),
                          a.product, a.type, a.meta.get("updated"))
                    for path, a in self.articles.items()]
+        self._relate(files)
         self.generated = {}
         existing = set(self.articles)
         for page in self._generated_pages(entries, existing):
@@ -122,6 +169,14 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
         self.total_pages = len(files.documentation_pages())
         self.rendered = 0
         return files
+
+    def _relate(self, files: Files) -> None:
+        """Each writer's article's related ones (kbgen/site/related.py), once per build, before any page renders."""
+        candidates = [Candidate(src, files.get_file_from_path(src).url, a.title, a.product,
+                                candidates_tags(a.meta.get("tags")), str(a.meta.get("summary") or ""), a.body)
+                      for src, a in self.articles.items() if article_facts(a) is not None]
+        self.article_urls = {c.url: c.key for c in candidates}
+        self.related = related_articles(candidates)
 
     def _generated_pages(self, entries: list[Entry], existing: set[str]) -> list[GeneratedPage]:
         pages = list(portal_pages(entries, existing))
@@ -149,9 +204,10 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
         self.indexer, self.changed = None, []
         if not self.config.search_index:
             return
-        incremental = self.dirty and self.index_dir.exists() and any(self.index_dir.iterdir())
+        # An index written by an older kbgen (other fields) is rebuilt whole, not updated.
+        incremental = self.dirty and is_current(self.index_dir)
         if not incremental:
-            self.indexer = IndexBuilder(self.index_dir, self.synonyms_path)
+            self.indexer = IndexBuilder(self.index_dir, self.synonyms_path, self.versions)
 
     def on_page_content(self, html: str, *, page, config, files) -> str:
         self._progress()
@@ -177,10 +233,13 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
 
     def _index(self, page, article: Article, html: str) -> None:
         tags = article.meta.get("tags") or []
-        record = PageRecord(url=page.url, path=article.path, title=title_text(page) or article.title, html=html,
+        title = title_text(page) or article.title
+        version, version_key = page_version(article.path, title, article.meta.get("version"), self.versions)
+        record = PageRecord(url=page.url, path=article.path, title=title, html=html,
                             product=article.product, type=article.type,
                             tags=[str(t) for t in tags] if isinstance(tags, list) else [],
-                            summary=str(article.meta.get("summary") or ""))
+                            summary=str(article.meta.get("summary") or ""),
+                            version=version, version_key=version_key)
         if self.indexer is not None:
             self.indexer.add(record)
         else:
@@ -189,6 +248,7 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
     def on_env(self, env, *, config, files):
         """The facts for the theme's templates; every writer's text escaped before the first one renders."""
         env.globals.update(facts_globals())
+        env.globals["kbgen_brand"] = self.brand
         for file in files.documentation_pages():
             if file.page is not None:
                 escape_page(file.page)
@@ -198,6 +258,10 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
     def on_page_context(self, context, *, page, config, nav):
         article = self.articles.get(page.file.src_uri)
         context["kbgen_article"] = article_facts(article) if article is not None else None
+        context["kbgen_related"] = self.related.get(page.file.src_uri, [])
+        # The reader's version, for search: its copy of a versioned page comes first (kbgen/search/versions.py).
+        context["kbgen_version"] = page_version(article.path, article.title, article.meta.get("version"),
+                                                self.versions)[0] if article is not None else ""
         return context
 
     def on_post_page(self, output: str, *, page, config) -> str:
@@ -226,11 +290,14 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
             except (OSError, ValueError):
                 pass
         self.policy.write(site)
+        branding.write(site, self.brand)  # the service's pages and emails show the same brand
+        voted_articles.write(site, {url: {"title": self.articles[src].title, "product": self.articles[src].product or "",
+                                          "source": src} for url, src in self.article_urls.items()})
         if self.indexer is not None:
             self.indexer.finish()
             log.info(f"kbgen: search index written to {self.index_dir}")
         elif self.changed:
-            update_pages(self.index_dir, self.changed, synonyms_file=self.synonyms_path)
+            update_pages(self.index_dir, self.changed, synonyms_file=self.synonyms_path, versions=self.versions)
             log.info(f"kbgen: search index updated for {len(self.changed)} page(s)")
 
     def on_build_error(self, *, error) -> None:

@@ -11,7 +11,8 @@ calendar's working time.
 - A clock whose due time passes is breached once: the time is recorded and the timeline gets an
   internal event (kbgen/tickets/service.py records it, at the next change or the periodic sweep).
 
-`Ticket.sla_due_at` is the earliest running due time: what "Due soon" and "Breached" filter on
+`Ticket.sla_due_at` is the earliest running due time, or NO_DUE when no clock runs (never NULL, so
+the queues sort by it on a plain index on both databases): what "Due soon" and "Breached" filter on
 and what the queues sort by. Every function takes the moment (`now`, naive UTC) so tests can walk
 a clock across weekends and holidays.
 """
@@ -27,6 +28,7 @@ from kbgen.tickets import workflow
 # Statuses in which the resolution clock does not run.
 PAUSED = frozenset({workflow.WAITING_FOR_CUSTOMER.name, workflow.RESOLVED.name, workflow.CLOSED.name})
 RESPONSE, RESOLUTION = "first_response", "resolution"
+NO_DUE = dt.datetime(9999, 12, 31)  # sla_due_at when no clock runs: after every real due time
 LABELS = {RESPONSE: "First response", RESOLUTION: "Resolution"}
 
 
@@ -127,4 +129,10 @@ def _resume(target: Target | None, now: dt.datetime, left: float) -> dt.datetime
 
 def _refresh(ticket: Any) -> None:
     running = [d for d in (ticket.response_due_at, ticket.resolution_due_at) if d is not None]
-    ticket.sla_due_at = min(running) if running else None
+    ticket.sla_due_at = min(running) if running else NO_DUE
+
+
+def due_at(ticket: Any) -> dt.datetime | None:
+    """The earliest running due time, or None when no clock runs."""
+    due = ticket.sla_due_at
+    return None if due is None or due >= NO_DUE else due

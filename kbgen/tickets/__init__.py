@@ -5,6 +5,7 @@
     keys.py          ticket keys (XC-42): their pattern, their numbering, their page
     queries.py       who may see which ticket; one ticket; the filtered, sorted requests list
     service.py       changing tickets: create, comment, transition, assign, with their rules
+    ratings.py       satisfaction: the requester rates a closed request once; the email that asks
     attachments.py   the checks a file passes, and its durable storage
     presentation.py  what the customer entered under the form's labels; people; times
     errors.py        refusals, each with the HTTP status the API answers with
@@ -23,14 +24,18 @@ from kbgen.tickets.errors import (AttachmentNotAccepted, AttachmentRejected, Com
                                   TicketNotFound)
 from kbgen.tickets.keys import KEY_PATTERN, format_key, next_number, page_url
 from kbgen.tickets.markup import plain_text_html, render_markdown
-from kbgen.tickets.models import (ASSIGNED, AUTOMATION, AUTOMATION_FAILED, COMMENT, CREATED, EVENT_KINDS,
+from kbgen.tickets.models import (ASSIGNED, AUTOMATION, AUTOMATION_FAILED, COMMENT, CREATED, EVENT_KINDS, PRIORITY,
+                                  RATING, SLA_BREACH, Rating, Watcher,
                                   MAX_FILENAME, MAX_SUMMARY, NOTE, STATUS, Attachment, KeyCounter, Ticket,
                                   TicketConsent, TicketEvent, utcnow)
-from kbgen.tickets.presentation import EnteredField, entered_fields, iso, person
+from kbgen.tickets.presentation import EnteredField, entered_fields, iso, person, situation
 from kbgen.tickets.queries import (MAX_ID, MAX_PAGE, MAX_PER_PAGE, MAX_REQUESTER_CHOICES, SORTS, TicketFilter,
                                    TicketPage, agents, get_attachment, get_ticket, is_agent, list_tickets,
                                    requesters_of, sees_everything, user_named, visible_attachments, visible_events)
-from kbgen.tickets.service import (MAX_COMMENT_CHARS, add_comment, assign, assign_to, closed_message, create_ticket,
+from kbgen.tickets.ratings import MAX_RATING_COMMENT, SCALE, RatingRefused, can_rate, rate
+from kbgen.tickets.service import (MAX_COMMENT_CHARS, add_comment, assign, assign_to, auto_close, auto_close_on,
+                                   change_priority, closed_message,
+                                   create_ticket, record_breaches,
                                    new_request_url, run_automations, transition)
 
 __all__ = [
@@ -43,10 +48,12 @@ __all__ = [
     "plain_text_html", "render_markdown",
     "ASSIGNED", "AUTOMATION", "AUTOMATION_FAILED", "COMMENT", "CREATED", "EVENT_KINDS", "MAX_FILENAME", "MAX_SUMMARY",
     "NOTE", "STATUS", "Attachment", "KeyCounter", "Ticket", "TicketConsent", "TicketEvent", "utcnow",
-    "EnteredField", "entered_fields", "iso", "person",
+    "EnteredField", "entered_fields", "iso", "person", "situation",
     "MAX_ID", "MAX_PAGE", "MAX_PER_PAGE", "MAX_REQUESTER_CHOICES", "SORTS", "TicketFilter", "TicketPage", "agents",
     "get_attachment", "get_ticket", "is_agent", "list_tickets", "requesters_of", "sees_everything", "user_named",
-    "visible_attachments", "visible_events",
+    "visible_attachments", "visible_events", "change_priority", "record_breaches", "auto_close", "auto_close_on", "PRIORITY", "RATING", "SLA_BREACH",
+    "Rating", "Watcher",
     "MAX_COMMENT_CHARS", "add_comment", "assign", "assign_to", "closed_message", "create_ticket", "new_request_url",
     "run_automations", "transition",
+    "MAX_RATING_COMMENT", "SCALE", "RatingRefused", "can_rate", "rate",
 ]

@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable, Union
 
 from sqlalchemy.orm import Session
 
+from kbgen import dates
 from kbgen.site.catalog import find_product
 from kbgen.settings import Settings
 
@@ -33,8 +34,9 @@ ENTRY_POINT_GROUP = "kbgen.automations"
 class AutomationOutcome:
     name: str  # the automation's registered name
     title: str
-    body: str
+    body: str  # for the support team only
     failed: bool = False
+    customer_note: str = ""  # what the customer is told was added (a public timeline entry), if anything
 
     # Derived spellings for callers that ask "ok?" or "what error?"; `failed` is the fact.
     @property
@@ -74,9 +76,11 @@ Automation = Callable[[AutomationContext], Union[AutomationOutcome, None]]
 
 # -- built-in: server information -------------------------------------------------------------
 
-# Form fields (forms/xcally.yml, forms/license.yml) where a customer names the installation.
+# Form fields (forms/*.yml) where a customer names the installation.
 ID_FIELDS = ("license_id", "license_serial", "license", "server_id")  # matched against both inventory IDs
-HOST_FIELDS = ("server_host", "hostname")  # matched against the inventory's host names
+HOST_FIELDS = ("server_host", "hostname", "server_ip")  # host names or IP addresses, compared normalized
+CUSTOMER_NOTE = ("We attached the details the support team keeps about your {product} server {host} (its version, "
+                 "license and support plan) to this request, so nobody needs to ask you for them.")
 
 
 def _expiry_text(expiry: dt.date, today: dt.date) -> str:
@@ -88,16 +92,15 @@ def _expiry_text(expiry: dt.date, today: dt.date) -> str:
     return f"{expiry.isoformat()} (expires in {days} day{'s' if days != 1 else ''})"
 
 
-def _is_about_xcally(context: AutomationContext) -> bool:
-    if context.product == "xcally":
-        return True
-    # A license request names its product in a field of its own.
-    licensed = find_product(context.values.get("licensed_product"))
-    return context.product == "license" and licensed is not None and licensed.slug == "xcally"
+def _product(context: AutomationContext):
+    """The product whose server the ticket is about: its own, or the one a license request names."""
+    if context.product == "license":
+        return find_product(context.values.get("licensed_product"))
+    return find_product(context.product)
 
 
-def _find(context: AutomationContext):
-    """The server the ticket is about: by ID fields, then host fields, then any other one-word value."""
+def _find(context: AutomationContext, product: str):
+    """The server the ticket names: by ID fields, then host or IP fields, then any other one-word value."""
     from kbgen.tickets.servers import find_server_by_host, find_servers
 
     values = context.values
@@ -111,39 +114,73 @@ def _find(context: AutomationContext):
             return by_id[text.lower()]
     for name in HOST_FIELDS:
         if values.get(name) and (server := find_server_by_host(context.session, str(values[name]),
-                                                                prefer_organization=context.organization)):
+                                                                prefer_organization=context.organization,
+                                                                product=product)):
             return server
     return next((by_id[text.lower()] for text in others if text.lower() in by_id), None)
 
 
-def server_info(context: AutomationContext) -> AutomationOutcome | None:
-    """For XCALLY tickets: the inventory's facts about the server the ticket names."""
-    if not _is_about_xcally(context):
-        return None
-    server = _find(context)
-    values = context.values
-    if server is None:
-        given = [f"{name} {str(values[name]).strip()!r}" for name in ID_FIELDS + HOST_FIELDS if values.get(name)]
-        if not given:
-            return None
-        return AutomationOutcome("server_info", "Server information",
-                                 f"No server in the inventory matches {' or '.join(given)}. "
-                                 "Check it with the customer, or import a newer inventory (kbgen servers import).")
+def _describe(server) -> str:
+    """One server in plain words: 'pbx1.acme.example (XCALLY 3.42.1, license XC-LIC-10421)'."""
+    product = find_product(server.product)
+    facts = [f"{product.name if product else 'version'} {server.product_version}" if server.product_version else "",
+             f"license {server.license_id}" if server.license_id else "",
+             f"server ID {server.server_id}" if server.server_id and not server.license_id else ""]
+    details = ", ".join(f for f in facts if f)
+    return f"{server.hostname or 'a server without a host name'}" + (f" ({details})" if details else "")
+
+
+def _details(server, context: AutomationContext, ticket_org: str) -> list[str]:
     lines = [
         f"Hostname: {server.hostname or '—'}",
         f"Product version: {server.product_version or '—'}",
         f"License expiry: {_expiry_text(server.license_expiry, context.today) if server.license_expiry else '—'}",
         f"Support plan: {server.support_plan or '—'}",
-        f"Last contact: {server.last_contact.strftime('%Y-%m-%d %H:%M UTC') if server.last_contact else '—'}",
+        f"Last contact: {dates.when(server.last_contact) if server.last_contact else '—'}",
         f"License ID: {server.license_id or '—'}",
         f"Server ID: {server.server_id or '—'}",
         f"Organization: {server.organization or '—'}",
     ]
-    ticket_org = context.organization
     if server.organization and ticket_org and server.organization.strip().lower() != ticket_org.strip().lower():
         # A customer may mistype, or try someone else's license: the agent must notice before helping.
         lines.insert(0, f"Warning: this server belongs to {server.organization}, not to {ticket_org}.")
-    return AutomationOutcome("server_info", "Server information", "\n".join(lines))
+    return lines
+
+
+def server_info(context: AutomationContext) -> AutomationOutcome | None:
+    """The inventory's facts about the server a ticket is about, for the support team.
+
+    The server the customer names (license or server ID, host name or IP address, compared after
+    normalizing); without one, the organization's only server of that product. When nothing
+    matches, the organization's known servers in plain words. The customer is told what was attached."""
+    from kbgen.tickets.servers import servers_of
+
+    product = _product(context)
+    if product is None:
+        return None
+    values = context.values
+    given = [str(values[name]).strip() for name in ID_FIELDS + HOST_FIELDS if values.get(name)]
+    server = _find(context, product.slug)
+    known = servers_of(context.session, context.organization, product.slug) if context.organization else []
+    note_for = None
+    if server is None and not given and len(known) == 1:
+        server, note_for = known[0], "the only"
+    if server is None:
+        if not given and not known:
+            return None  # nothing named, nothing known: nothing to tell the team
+        org = context.organization or "This organization"
+        lead = (f"No server in the inventory matches {' or '.join(repr(g) for g in given)}." if given
+                else f"The request names no server, and {org} has several {product.name} servers.")
+        listed = (f"{org}'s known {product.name} servers: " + "; ".join(_describe(s) for s in known) + "."
+                  if known else f"{org} has no {product.name} server in the inventory.")
+        return AutomationOutcome("server_info", "Server information", f"{lead} {listed} Ask the customer which one "
+                                 "it is, or update the inventory.")
+    lines = _details(server, context, context.organization)
+    if note_for:
+        lines.insert(0, f"The request names no server; this is {context.organization}'s only {product.name} server.")
+    return AutomationOutcome("server_info", "Server information", "\n".join(lines),
+                             customer_note=CUSTOMER_NOTE.format(product=product.name,
+                                                                host=server.hostname or "").replace("  ", " "))
 
 
 # -- running ---------------------------------------------------------------------------------

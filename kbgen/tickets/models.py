@@ -53,10 +53,14 @@ class Ticket(Base):
         Index("ix_tickets_org_updated", "organization_id", "updated_at"),
         Index("ix_tickets_status_created", "status", "created_at"),
         Index("ix_tickets_created", "created_at"),
-        # The team's queues: by due time, by assignee, and what changed lately (live pages).
+        # The team's queues (kbgen/tickets/views.py) read a page in due-time order from these, narrowed
+        # by assignee or product; what changed lately (live pages); the reopened flag.
         Index("ix_tickets_sla_due", "sla_due_at"),
-        Index("ix_tickets_assignee_status", "assignee_id", "status"),
+        Index("ix_tickets_assignee_due", "assignee_id", "sla_due_at"),
+        Index("ix_tickets_product_due", "product", "sla_due_at"),
+        Index("ix_tickets_status_updated", "status", "updated_at"),
         Index("ix_tickets_updated", "updated_at"),
+        Index("ix_tickets_reopened", "reopened_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -85,7 +89,7 @@ class Ticket(Base):
     resolution_remaining: Mapped[int | None] = mapped_column(Integer)  # working seconds, negative when overdue
     response_breached_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     resolution_breached_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    sla_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    sla_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # NO_DUE (9999-12-31) when none runs
     # The customer reopened it and no agent has acted since: flagged in the queues.
     reopened_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 

@@ -66,5 +66,27 @@ def person(user: User | None, viewer: User | None = None) -> dict[str, Any] | No
     return {"id": user.id, "name": user.display_name, "email": email, "role": user.role}
 
 
+def situation(ticket: Ticket) -> str:
+    """What the status means for this ticket now, in the customer's words: a status's definition
+    (kbgen/tickets/workflow.py) says how it usually comes about, which is wrong after a reopen or a reply."""
+    from kbgen.tickets import workflow
+    from kbgen.tickets.models import STATUS
+
+    status = workflow.find_status(ticket.status)
+    moves = [e for e in ticket.events if e.kind == STATUS]
+    last = moves[-1] if moves else None
+    if status is workflow.WAITING_FOR_SUPPORT and last is not None:
+        if last.old_status == workflow.RESOLVED.name:
+            return "Reopened, pending on the support team again."
+        if last.old_status == workflow.WAITING_FOR_CUSTOMER.name:
+            return "The customer answered; pending on the support team."
+        return "Back with the support team, pending on them."
+    if status is workflow.CLOSED and last is not None and last.new_status == workflow.CLOSED.name:
+        if last.author is None:
+            return "Closed automatically: nobody answered while it was resolved; no more action."
+        return f"{last.author.display_name} confirmed the fix; no more action."
+    return status.meaning
+
+
 def iso(moment: dt.datetime | None) -> str | None:
     return None if moment is None else moment.replace(microsecond=0).isoformat() + "Z"

@@ -14,11 +14,13 @@ from sqlalchemy.orm import Session
 
 from kbgen.accounts import SUPPORT_ROLES, User
 from kbgen.site.catalog import PRODUCTS, find_product
+from kbgen.db import utcnow
 from kbgen.tickets import workflow
 from kbgen.tickets.errors import FilterInvalid, TicketNotFound
 from kbgen.tickets.models import Attachment, Ticket, TicketEvent
 
 MAX_PER_PAGE = 100
+COUNT_CAP = 10_000  # a list's total is exact up to here, then "10,000+" (TicketPage.more)
 
 
 def is_agent(user: User | None) -> bool:
@@ -65,6 +67,7 @@ def get_attachment(session: Session, viewer: User, key: str, attachment_id: int)
 
 
 SORTS = {
+    "due": (Ticket.sla_due_at, Ticket.id),  # earliest due first; requests with no running clock last (NO_DUE)
     "created": (Ticket.created_at, Ticket.id),
     "updated": (Ticket.updated_at, Ticket.id),
     "key": (Ticket.product, Ticket.number),
@@ -76,6 +79,7 @@ SORTS = {
 # The requests page's sort menu: (a key of SORTS, '-' for descending; what the menu says).
 SORT_CHOICES: tuple[tuple[str, str], ...] = (
     ("-created", "Newest first"),
+    ("due", "Due first"),
     ("created", "Oldest first"),
     ("-updated", "Recently updated"),
     ("key", "Key"),
@@ -94,7 +98,8 @@ class TicketFilter:
     organization: int | None = None  # narrow to one organization (a partner: one of theirs)
     assignee: str | None = None  # agents only: a user id or email, or "none"
     q: str = ""  # text in the key or the summary
-    sort: str = "-created"  # a key of SORTS, '-' for descending
+    view: str = ""  # agents: a queue of kbgen.tickets.views.VIEWS
+    sort: str | None = "-created"  # a key of SORTS, '-' for descending; None: the view's order, else -created
     page: int = 1
     per_page: int = 25
 
@@ -105,6 +110,7 @@ class TicketPage:
     total: int
     page: int
     per_page: int
+    more: bool = False  # there are more than `total` (= COUNT_CAP): counting stopped there
 
     @property
     def pages(self) -> int:
@@ -143,12 +149,27 @@ def _paging(value: Any, default: int, high: int, field: str) -> int:
     return max(1, min(int(value), high))
 
 
-def list_tickets(session: Session, viewer: User | None, filters: TicketFilter | None = None) -> TicketPage:
-    """One page of the tickets `viewer` may see: their organizations', or every one for agents."""
+def list_tickets(session: Session, viewer: User | None, filters: TicketFilter | None = None,
+                 levels: Any = None) -> TicketPage:
+    """One page of the tickets `viewer` may see: their organizations', or every one for agents.
+    `levels` (kbgen.sla.ServiceLevels) sets what "due soon" means for the views."""
     f = filters or TicketFilter()
     query = select(Ticket)
+    view = None
     if not sees_everything(viewer):
         query = query.where(visible_to(viewer))
+    if f.view:
+        if not sees_everything(viewer):
+            raise FilterInvalid("Views are the support team's queues; customers filter their requests instead.",
+                                field="view")
+        from kbgen.sla.definitions import NONE
+        from kbgen.tickets.views import find_view
+
+        view = find_view(f.view)
+        if viewer is None and view.slug == "mine":
+            raise FilterInvalid("The view 'mine' needs to know who you are: give --as EMAIL or set KBGEN_AGENT_EMAIL.",
+                                field="view")
+        query = query.where(view.condition(viewer, utcnow(), levels or NONE))
     if f.organization is not None:  # for a partner, one of theirs (another's simply finds nothing)
         query = query.where(Ticket.organization_id == f.organization)
     if f.status:
@@ -180,7 +201,7 @@ def list_tickets(session: Session, viewer: User | None, filters: TicketFilter | 
     text = (f.q or "").strip()[:200]
     if text:
         query = query.where(_text_match(session, text))
-    sort = f.sort or "-created"
+    sort = f.sort or (view.sort if view is not None else TicketFilter.sort)
     descending = sort.startswith("-")
     columns = SORTS.get(sort.lstrip("-"))
     if columns is None:
@@ -188,12 +209,20 @@ def list_tickets(session: Session, viewer: User | None, filters: TicketFilter | 
                             + " (prefix '-' for descending)", field="sort")
     per_page = _paging(f.per_page, 25, MAX_PER_PAGE, "per_page")
     page = _paging(f.page, 1, MAX_PAGE, "page")
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    # Counting stops past COUNT_CAP: a queue of 75,000 open tickets says "10,000+" in milliseconds.
+    counted = query.with_only_columns(Ticket.id).order_by(None).limit(COUNT_CAP + 1)
+    total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+    more = total > COUNT_CAP
+    total = min(total, COUNT_CAP)
     if total <= (page - 1) * per_page:  # nothing to show: spare the second scan (a search that found nothing)
-        return TicketPage([], total, page, per_page)
+        return TicketPage([], total, page, per_page, more)
     order = [c.desc() if descending else c.asc() for c in columns]
-    items = session.scalars(query.order_by(*order).limit(per_page).offset((page - 1) * per_page)).unique().all()
-    return TicketPage(list(items), total, page, per_page)
+    # The page's ids from the tickets table alone, then those tickets with their people: planned together,
+    # the eager joins lead the planner away from the index that reads the queue in order.
+    ids = session.scalars(query.with_only_columns(Ticket.id).order_by(*order).limit(per_page)
+                          .offset((page - 1) * per_page)).all()
+    found = {t.id: t for t in session.scalars(select(Ticket).where(Ticket.id.in_(ids))).unique()} if ids else {}
+    return TicketPage([found[i] for i in ids if i in found], total, page, per_page, more)
 
 
 def _text_match(session: Session, text: str):
@@ -210,16 +239,21 @@ def _text_match(session: Session, text: str):
 MAX_REQUESTER_CHOICES = 500
 
 
+MAX_REQUESTER_CHOICES_FOR_AGENTS = 100  # every organization's people are many: the API takes any email
+
+
 def requesters_of(session: Session, viewer: User) -> list[User]:
-    """People whose tickets `viewer` can filter by: their organizations' members (requesters, for agents)."""
+    """People whose tickets `viewer` can filter by: their organizations' members and whoever opened one of
+    their requests; for agents, the first customers and partners by name (the filter takes any email)."""
     if sees_everything(viewer):
-        # Every organization's requesters can be many: the first few hundred by name; the API takes any email.
-        query = select(User).where(User.id.in_(select(Ticket.requester_id).distinct()))
+        query = select(User).where(User.role.not_in(SUPPORT_ROLES))
+        limit = MAX_REQUESTER_CHOICES_FOR_AGENTS
     else:
         # Their organizations' members, and whoever opened one of their organizations' requests (a partner).
         query = select(User).where(or_(User.organization_id.in_(viewer.organization_ids),
                                        User.id.in_(select(Ticket.requester_id).where(visible_to(viewer)).distinct())))
-    return list(session.scalars(query.order_by(User.name, User.email).limit(MAX_REQUESTER_CHOICES)).all())
+        limit = MAX_REQUESTER_CHOICES
+    return list(session.scalars(query.order_by(User.name, User.email).limit(limit)).all())
 
 
 def agents(session: Session) -> list[User]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -260,14 +261,62 @@ def find_servers(session: Session, identifiers: list[str]) -> dict[str, Server]:
     return found
 
 
-def find_server_by_host(session: Session, host: str, prefer_organization: str | None = None) -> Server | None:
-    """A server by host name (case ignored); of several, the one of `prefer_organization` first."""
-    wanted = str(host or "").strip().rstrip(".").lower()
+IP_KEYS = ("ip", "ips", "ip_address", "ip_addresses", "addresses")  # where an inventory row may list its addresses
+
+
+def normalize_host(text: object) -> str:
+    """A host name or IP address as customers type it, made comparable: "https://PBX1.Example.com:8443/x"
+    -> "pbx1.example.com", "[::1]:80" -> "::1", "010.0.0.5" stays as typed but "10.0.0.5 " -> "10.0.0.5"."""
+    value = str(text or "").strip().lower()
+    if "://" in value:
+        value = value.split("://", 1)[1]
+    value = value.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
+    if value.startswith("["):  # [IPv6]:port
+        value = value[1:].split("]", 1)[0]
+    elif value.count(":") == 1:  # host:port (an IPv6 address has several colons)
+        value = value.split(":", 1)[0]
+    value = value.rstrip(".")
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return value
+
+
+def server_addresses(server: Server) -> set[str]:
+    """Every name and address the inventory knows a server by, normalized."""
+    found = {normalize_host(server.hostname)} if server.hostname else set()
+    for key in IP_KEYS:
+        value = (server.extra or {}).get(key)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and item.strip():
+                found.add(normalize_host(item))
+    return found
+
+
+def find_server_by_host(session: Session, host: str, prefer_organization: str | None = None,
+                        product: str | None = None) -> Server | None:
+    """A server by host name or IP address, compared after normalize_host; of several, the one of
+    `prefer_organization` first. `product` (a catalog slug) narrows the inventory to that product's servers."""
+    wanted = normalize_host(host)
     if not wanted:
         return None
-    servers = session.scalars(select(Server).where(func.lower(Server.hostname) == wanted).order_by(Server.id)).all()
+    query = select(Server).order_by(Server.id).limit(MAX_SCAN)
+    if product:
+        query = query.where(or_(Server.product == product, Server.product.is_(None)))
+    servers = [s for s in session.scalars(query) if wanted in server_addresses(s)]
     preferred = (prefer_organization or "").strip().lower()
     return next((s for s in servers if (s.organization or "").lower() == preferred), servers[0] if servers else None)
+
+
+MAX_SCAN = 20_000  # servers compared by address in one look-up: an inventory is a few thousand rows
+
+
+def servers_of(session: Session, organization: str, product: str | None = None, limit: int = 50) -> list[Server]:
+    """An organization's servers in the inventory (of one product when given), by host name."""
+    query = select(Server).where(func.lower(Server.organization) == (organization or "").strip().lower())
+    if product:
+        query = query.where(or_(Server.product == product, Server.product.is_(None)))
+    return list(session.scalars(query.order_by(Server.hostname, Server.id).limit(limit)))
 
 
 def _existing(session: Session, clean: dict[str, Any]) -> list[Server]:

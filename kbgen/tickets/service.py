@@ -16,6 +16,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from kbgen import dates
 from kbgen.accounts import User
 from kbgen.settings import Settings
 from kbgen.site.catalog import find_product, product_by_slug
@@ -130,7 +131,8 @@ def _by_idempotency(session: Session, requester: User, key: str) -> Ticket | Non
 
 
 def run_automations(session: Session, settings: Settings, ticket: Ticket) -> list[TicketEvent]:
-    """Run the new-ticket automations and keep each outcome in the timeline, for agents only.
+    """Run the new-ticket automations and keep each outcome in the timeline, for agents only; what an
+    outcome tells the customer (its customer_note: "We attached ...") is a public entry of its own.
 
     Outcomes hold what the support team's tools found (server details, errors),
     as plain text.  kbgen.automations turns every failure into an outcome, so a
@@ -138,10 +140,15 @@ def run_automations(session: Session, settings: Settings, ticket: Ticket) -> lis
     """
     from kbgen.tickets.automations import run_new_ticket
 
-    events = [TicketEvent(ticket_id=ticket.id, kind=AUTOMATION_FAILED if outcome.failed else AUTOMATION,
-                          internal=True, title=str(outcome.title)[:200], body=str(outcome.body),
-                          html=plain_text_html(str(outcome.body)))
-              for outcome in run_new_ticket(session, settings, ticket)]
+    events = []
+    for outcome in run_new_ticket(session, settings, ticket):
+        events.append(TicketEvent(ticket_id=ticket.id, kind=AUTOMATION_FAILED if outcome.failed else AUTOMATION,
+                                  internal=True, title=str(outcome.title)[:200], body=str(outcome.body),
+                                  html=plain_text_html(str(outcome.body))))
+        if outcome.customer_note and not outcome.failed:
+            events.append(TicketEvent(ticket_id=ticket.id, kind=AUTOMATION, internal=False,
+                                      title=str(outcome.title)[:200], body=str(outcome.customer_note),
+                                      html=plain_text_html(str(outcome.customer_note))))
     session.commit()  # ends the automations' reading transaction before queueing to write
     if events:
         with _writing(session):
@@ -238,6 +245,10 @@ def _change_status(session: Session, settings: Settings, ticket: Ticket, actor: 
     session.add(event)
     session.flush()
     _notify(session, settings, "status_changed", ticket, actor, old=old, new=target.name)
+    if target is workflow.CLOSED:
+        from kbgen.tickets import ratings
+
+        ratings.ask(session, settings, ticket)  # the requester is asked, once, how we did
     return event
 
 
@@ -331,13 +342,39 @@ def record_breaches(session: Session, now: dt.datetime | None = None, limit: int
 def _record_breaches(session: Session, ticket: Ticket, now: dt.datetime) -> int:
     found = clock.breaches(ticket, now)
     for breach in found:
-        session.add(TicketEvent(ticket=ticket, kind=SLA_BREACH, internal=True, title=breach.title,
-                                body=f"It was due at {breach.due_at.isoformat(timespec='minutes')} UTC.",
-                                html=plain_text_html(f"It was due at {breach.due_at.isoformat(timespec='minutes')} UTC."),
-                                created_at=now))
+        said = f"It was due {dates.when(breach.due_at)}."
+        session.add(TicketEvent(ticket=ticket, kind=SLA_BREACH, internal=True, title=breach.title, body=said,
+                                html=plain_text_html(said), created_at=now))
     return len(found)
 
 
 def _agent_acted(ticket: Ticket) -> None:
     """Any action of the support team on a reopened ticket takes its "reopened" flag away."""
     ticket.reopened_at = None
+
+
+def auto_close_on(ticket: Ticket, settings: Settings) -> dt.datetime | None:
+    """When a Resolved ticket closes by itself (settings.auto_close_days without an answer), or None."""
+    if ticket.status != workflow.RESOLVED.name or ticket.resolved_at is None or settings.auto_close_days <= 0:
+        return None
+    return ticket.resolved_at + dt.timedelta(days=settings.auto_close_days)
+
+
+def auto_close(session: Session, settings: Settings, now: dt.datetime | None = None, limit: int = 200) -> int:
+    """The periodic sweep: close the Resolved tickets nobody answered for settings.auto_close_days (the
+    customer was told the date on the ticket page). The timeline names no person: it closed by itself.
+    Returns how many closed; safe to run from several processes at once."""
+    if settings.auto_close_days <= 0:
+        return 0
+    now = now or utcnow()
+    due = (select(Ticket).where(Ticket.status == workflow.RESOLVED.name,
+                                Ticket.resolved_at <= now - dt.timedelta(days=settings.auto_close_days))
+           .order_by(Ticket.resolved_at).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True, of=Ticket)
+    closed = 0
+    with _writing(session):
+        for ticket in session.scalars(due).unique().all():
+            _change_status(session, settings, ticket, None, workflow.CLOSED, now)
+            closed += 1
+    return closed

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
 from kbgen import __version__
 
 from kbgen.mail import sender as mailer
+from kbgen.search import warm as search_warmup
 from kbgen.site.csp import SitePolicy
 from kbgen.web import bodies
 from kbgen.web import csrf as csrf_protection
 from kbgen.web import errors as api_errors
 from kbgen.web import openapi
-from kbgen.web.routes import account, admin, assignment, attachments, comments, intake, search, session, ticket_page
+from kbgen.web.routes import (account, admin, assignment, attachments, comments, feedback, intake, live, ratings, replies,
+                              reports, search, session, ticket_page, watchers)
 from kbgen.web.routes import tickets as tickets_routes
 from kbgen.db import open_database
 from kbgen.settings import Settings
@@ -37,7 +40,8 @@ def create_app(settings: Settings, *, serve_site: bool = True, send_mail: bool =
     app.include_router(session.router)  # /api/session, /api/me
     # Every path and query parameter is checked for what no database holds (NUL), before any route reads it.
     checked = [Depends(bodies.check_url)]
-    for resource in (intake, tickets_routes, comments, attachments, assignment, ticket_page):
+    for resource in (intake, tickets_routes, comments, attachments, assignment, ticket_page, live, replies, ratings,
+                     reports, watchers, feedback):
         app.include_router(resource.router, dependencies=checked)  # /api/tickets..., /requests/{key}/
     app.include_router(search.router)  # /api/search
     app.include_router(account.router, dependencies=checked)  # /account/...: invitations, password reset, sign-up
@@ -47,6 +51,11 @@ def create_app(settings: Settings, *, serve_site: bool = True, send_mail: bool =
     csrf_protection.install(app, settings)  # CSRF, body size limit, security headers: every route
     if serve_site and settings.site_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.site_dir, html=True), name="site")
+    # Text answers (pages, assets, JSON) gzipped; attachments (octet-stream), images, archives, PDFs and
+    # event streams left as they are.
+    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6, exclude_content_types=(
+        *DEFAULT_EXCLUDED_CONTENT_TYPES, "application/pdf", "application/octet-stream"))
+    app.state.search_warmup = search_warmup.start(settings.index_dir)  # the first search as fast as the rest
     return app
 
 

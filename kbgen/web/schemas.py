@@ -65,6 +65,20 @@ class OrganizationOut(BaseModel):
     name: str
 
 
+class SlaOut(BaseModel):
+    """The service-level clocks of a ticket (kbgen/sla/clock.py), for the support team only."""
+
+    due_at: str | None = Field(description="The earliest running due time: what the queues sort by")
+    first_response_due_at: str | None
+    first_response_at: str | None
+    resolution_due_at: str | None = Field(description="Empty while the clock is paused or stopped")
+    resolution_paused_seconds_left: int | None = Field(
+        description="While paused (waiting for the customer, resolved): working seconds left, negative when over")
+    breached: list[str] = Field(description="Targets missed: first_response, resolution")
+    due_soon: bool
+    reopened: bool = Field(description="The customer reopened it and no agent has acted since")
+
+
 class TicketSummaryOut(BaseModel):
     key: str = Field(pattern=f"^{tickets.KEY_PATTERN}$")
     url: str = Field(description="The ticket page, relative to the site root")
@@ -78,11 +92,13 @@ class TicketSummaryOut(BaseModel):
     assignee: PersonOut | None = None
     created_at: str
     updated_at: str
+    sla: SlaOut | None = Field(None, description="The support team only; null for customers and partners")
 
 
 class TicketListOut(BaseModel):
     items: list[TicketSummaryOut]
     total: int
+    total_is_lower_bound: bool = Field(False, description="Counting stopped at `total`: there are more")
     page: int
     per_page: int
     pages: int
@@ -144,9 +160,121 @@ class ConsentOut(BaseModel):
 class ClosedOut(BaseModel):
     detail: str
     new_request_url: str
+    by: str | None = Field(None, description="Who confirmed the fix; null when it closed by itself")
+    at: str | None = None
 
 
-class TicketOut(TicketSummaryOut):
+# -- satisfaction: the requester's rating of a closed request (kbgen/tickets/ratings.py) ------------------
+# Everything about ratings in the API is here: the body of POST /api/tickets/{key}/rating, the rating agents
+# see on a ticket, and what the requester's ticket page needs to ask for one (TicketOut takes SatisfactionOut).
+
+
+class RatingChoiceOut(BaseModel):
+    score: int
+    label: str
+
+
+class RatingOut(BaseModel):
+    score: int = Field(ge=tickets.ratings.MIN_SCORE, le=tickets.ratings.MAX_SCORE)
+    label: str = Field(description="The score in words")
+    comment: str
+    rated_at: str
+    by: PersonOut | None
+
+
+class SatisfactionOut(BaseModel):
+    rating: RatingOut | None = Field(None, description="The support team only: the requester's rating, once given")
+    can_rate: bool = Field(False, description="The viewer is the requester of this closed, unrated request")
+    rated: bool = Field(False, description="The requester rated it (for the requester and the support team)")
+    rating_scale: list[RatingChoiceOut] = Field(
+        default_factory=lambda: [RatingChoiceOut(score=s, label=w) for s, w in tickets.SCALE],
+        description="The scores a rating takes, with their words")
+    rating_comment_max_chars: int = Field(tickets.MAX_RATING_COMMENT, description="The longest comment a rating takes")
+
+
+class RatingIn(BaseModel):
+    score: Annotated[StrictInt, Field(ge=tickets.ratings.MIN_SCORE, le=tickets.ratings.MAX_SCORE)] = Field(
+        description=", ".join(f"{s}: {w}" for s, w in tickets.SCALE))
+    comment: str = Field("", max_length=tickets.MAX_RATING_COMMENT, description="Optional")
+
+
+def rating_out(rating: tickets.Rating, viewer: User) -> RatingOut:
+    author = rating.ticket.requester if rating.user_id == rating.ticket.requester_id else None
+    return RatingOut(score=rating.score, label=tickets.ratings.label(rating.score), comment=rating.comment or "",
+                     rated_at=tickets.iso(rating.created_at), by=person_out(author, viewer))
+
+
+def satisfaction_fields(ticket: tickets.Ticket, viewer: User) -> dict[str, Any]:
+    """SatisfactionOut's fields of `ticket` for `viewer`."""
+    rating, agent = ticket.rating, tickets.is_agent(viewer)
+    return {"rating": rating_out(rating, viewer) if rating is not None and agent else None,
+            "can_rate": tickets.can_rate(ticket, viewer),
+            "rated": rating is not None and (agent or viewer.id == ticket.requester_id)}
+
+
+# -- end of satisfaction ------------------------------------------------------------------------------------
+
+
+# -- following: watchers and notification preferences (kbgen/mail/watching.py, kbgen/mail/preferences.py) ---
+# Everything about following in the API is here: what the ticket page needs for its Watch button (TicketOut takes
+# WatchingOut), the answer of POST/DELETE /api/tickets/{key}/watch, and GET/PUT /api/me/notifications.
+
+
+class WatchingOut(BaseModel):
+    watching: bool = Field(False, description="The viewer follows this request: its requester, or a watcher")
+    watchers: list[PersonOut] = Field(default_factory=list,
+                                      description="Who watches it (its requester follows it without watching)")
+
+
+class WatchOut(WatchingOut):
+    key: str = Field(pattern=f"^{tickets.KEY_PATTERN}$")
+
+
+def watching_fields(ticket: tickets.Ticket, viewer: User) -> dict[str, Any]:
+    """WatchingOut's fields of `ticket` for `viewer`."""
+    from kbgen.mail import watching
+
+    return {"watching": watching.is_following(ticket, viewer),
+            "watchers": [person_out(user, viewer) for user in watching.watchers(ticket)]}
+
+
+def watch_out(ticket: tickets.Ticket, viewer: User) -> WatchOut:
+    return WatchOut(key=ticket.key, **watching_fields(ticket, viewer))
+
+
+def _preference_slugs() -> list[str]:
+    from kbgen.mail.preferences import PREFERENCES
+
+    return [p.slug for p in PREFERENCES]
+
+
+class PreferenceChoiceOut(BaseModel):
+    slug: str = _one_of(_preference_slugs())
+    label: str
+    description: str
+    kinds: list[str] = Field(description="The kinds of email it lets through")
+
+
+class NotificationsOut(BaseModel):
+    preference: str = _one_of(_preference_slugs(), "Which emails the signed-in person gets")
+    choices: list[PreferenceChoiceOut]
+
+
+class NotificationsIn(BaseModel):
+    preference: str = Field(max_length=100, json_schema_extra={"enum": _preference_slugs()})
+
+
+def notifications_out(user: User) -> NotificationsOut:
+    from kbgen.mail import preferences
+
+    return NotificationsOut(preference=preferences.preference_of(user).slug,
+                            choices=[PreferenceChoiceOut(**c) for c in preferences.choices()])
+
+
+# -- end of following ---------------------------------------------------------------------------------------
+
+
+class TicketOut(WatchingOut, SatisfactionOut, TicketSummaryOut):
     description: str
     fields: list[FieldOut]
     attachments: list[AttachmentOut]
@@ -156,10 +284,14 @@ class TicketOut(TicketSummaryOut):
     can_add_internal_note: bool
     closed: ClosedOut | None
     reopen_until: str | None
+    closes_on: str | None = Field(None, description="A resolved request closes by itself then, unless reopened")
     related_key: str | None
     consents: list[ConsentOut]
     agents: list[PersonOut]
     viewer: PersonOut
+    promise: str = Field(description="The service level promised for its priority, in the customer's words "
+                                     "(empty without a target)")
+    can_change_priority: bool
 
 
 class CreatedOut(BaseModel):
@@ -203,6 +335,20 @@ class TransitionIn(BaseModel):
                     description="A status name or slug: " + ", ".join(s.name for s in workflow.STATUSES))
 
 
+class ViewOut(BaseModel):
+    slug: str
+    name: str
+    description: str
+    sort: str = Field(description="The order the view opens in")
+    count: int = Field(description="Requests in the view, counted up to `count_limit`")
+    more: bool = Field(description="More than `count` (show it as 999+)")
+
+
+class PriorityIn(BaseModel):
+    priority: str = Field(max_length=40, description="A priority's slug or name: "
+                                                      + ", ".join(p.slug for p in PRIORITIES))
+
+
 class AssigneeIn(BaseModel):
     assignee: Annotated[StrictInt, Field(ge=1, le=tickets.MAX_ID)] | Annotated[str, Field(max_length=320)] | None \
         = Field(description="An agent's email or id; null to unassign")
@@ -228,7 +374,7 @@ def _organization(org) -> OrganizationOut:
     return OrganizationOut(id=org.id, name=org.name)
 
 
-def _summary(ticket: tickets.Ticket, viewer: User, catalog: Any) -> dict[str, Any]:
+def _summary(ticket: tickets.Ticket, viewer: User, catalog: Any, levels: Any = None) -> dict[str, Any]:
     product = find_product(ticket.product)
     rtype = catalog.request_type(ticket.product, ticket.request_type) if catalog is not None else None
     status = workflow.find_status(ticket.status)
@@ -243,11 +389,32 @@ def _summary(ticket: tickets.Ticket, viewer: User, catalog: Any) -> dict[str, An
         "organization": _organization(ticket.organization),
         "assignee": person_out(ticket.assignee, viewer),
         "created_at": tickets.iso(ticket.created_at), "updated_at": tickets.iso(ticket.updated_at),
+        "sla": sla_out(ticket, levels) if tickets.is_agent(viewer) else None,
     }
 
 
-def summary_out(ticket: tickets.Ticket, viewer: User, catalog: Any = None) -> TicketSummaryOut:
-    return TicketSummaryOut(**_summary(ticket, viewer, catalog))
+def sla_out(ticket: tickets.Ticket, levels: Any = None, now: dt.datetime | None = None) -> SlaOut:
+    """`levels`: the project's ServiceLevels (kbgen.sla.for_forms), for the due-soon margin."""
+    from kbgen.sla.definitions import DEFAULT_DUE_SOON
+
+    now = now or tickets.utcnow()
+    margin = dt.timedelta(seconds=levels.due_soon if levels is not None else DEFAULT_DUE_SOON)
+    breached = [name for name, at, due in (("first_response", ticket.response_breached_at, ticket.response_due_at),
+                                           ("resolution", ticket.resolution_breached_at, ticket.resolution_due_at))
+                if at is not None or (due is not None and due <= now)]
+    from kbgen.sla.clock import due_at
+
+    due = due_at(ticket)
+    return SlaOut(due_at=tickets.iso(due), first_response_due_at=tickets.iso(ticket.response_due_at),
+                  first_response_at=tickets.iso(ticket.first_response_at),
+                  resolution_due_at=tickets.iso(ticket.resolution_due_at),
+                  resolution_paused_seconds_left=ticket.resolution_remaining, breached=breached,
+                  due_soon=due is not None and now < due <= now + margin,
+                  reopened=ticket.reopened_at is not None)
+
+
+def summary_out(ticket: tickets.Ticket, viewer: User, catalog: Any = None, levels: Any = None) -> TicketSummaryOut:
+    return TicketSummaryOut(**_summary(ticket, viewer, catalog, levels))
 
 
 def attachment_out(ticket: tickets.Ticket, attachment: tickets.Attachment) -> AttachmentOut:
@@ -270,15 +437,21 @@ def _agents(session: Session, viewer: User) -> list[PersonOut]:
 def ticket_out(session: Session, settings: Settings, ticket: tickets.Ticket, viewer: User, catalog: Any,
                now: dt.datetime | None = None) -> TicketOut:
     """One ticket as `viewer` may see it, with the moves they may make and until when it can be reopened."""
+    from kbgen.sla import for_forms
+
     now = now or tickets.utcnow()
+    levels = for_forms(settings.forms_dir)
+    target = levels.target(ticket.priority)
     moves = workflow.allowed(ticket.status, viewer.role, resolved_at=ticket.resolved_at,
                              reopen_days=settings.reopen_days, now=now)
     closed = ticket.status == workflow.FINAL.name
     deadline = workflow.reopen_deadline(ticket.resolved_at, settings.reopen_days) \
         if ticket.status == workflow.RESOLVED.name else None
     attachments = tickets.visible_attachments(ticket, viewer)
+    summary = _summary(ticket, viewer, catalog, levels)
+    summary["status"] = summary["status"].model_copy(update={"meaning": tickets.situation(ticket)})
     return TicketOut(
-        **_summary(ticket, viewer, catalog),
+        **summary,
         description=ticket.description,
         fields=[FieldOut(name=f.name, label=f.label, type=f.type, value=f.value, display=f.display)
                 for f in tickets.entered_fields(ticket, catalog)],
@@ -287,23 +460,37 @@ def ticket_out(session: Session, settings: Settings, ticket: tickets.Ticket, vie
         transitions=[MoveOut(to=m.target.name, slug=m.target.slug, action=m.action) for m in moves],
         can_comment=not closed,
         can_add_internal_note=tickets.is_agent(viewer) and not closed,
-        closed=ClosedOut(detail=tickets.closed_message(ticket),
-                         new_request_url=tickets.new_request_url(ticket)) if closed else None,
+        closed=_closed_out(ticket) if closed else None,
         reopen_until=tickets.iso(deadline) if deadline and deadline > now else None,
+        closes_on=tickets.iso(tickets.auto_close_on(ticket, settings)),
         related_key=ticket.related_key,
         consents=[ConsentOut(field=c.field, name=c.name, version=c.version, text_sha256=c.text_sha256,
                              accepted_by=c.user.display_name, accepted_at=tickets.iso(c.accepted_at))
                   for c in ticket.consents],
         agents=_agents(session, viewer),
         viewer=person_out(viewer, viewer),
+        promise=target.promise() if target is not None else "",
+        can_change_priority=tickets.is_agent(viewer) and not closed,
+        **satisfaction_fields(ticket, viewer),
+        **watching_fields(ticket, viewer),
     )
 
 
-def ticket_list_out(session: Session, found: tickets.TicketPage, viewer: User, catalog: Any) -> TicketListOut:
+def _closed_out(ticket: tickets.Ticket) -> ClosedOut:
+    closing = next((e for e in reversed(ticket.events) if e.kind == tickets.STATUS
+                    and e.new_status == workflow.FINAL.name), None)
+    return ClosedOut(detail=tickets.closed_message(ticket), new_request_url=tickets.new_request_url(ticket),
+                     by=closing.author.display_name if closing is not None and closing.author is not None else None,
+                     at=tickets.iso(closing.created_at) if closing is not None else None)
+
+
+def ticket_list_out(session: Session, found: tickets.TicketPage, viewer: User, catalog: Any,
+                    levels: Any = None) -> TicketListOut:
     agent = tickets.is_agent(viewer)
     return TicketListOut(
-        items=[summary_out(t, viewer, catalog) for t in found.items],
-        total=found.total, page=found.page, per_page=found.per_page, pages=found.pages,
+        items=[summary_out(t, viewer, catalog, levels) for t in found.items],
+        total=found.total, total_is_lower_bound=found.more, page=found.page, per_page=found.per_page,
+        pages=found.pages,
         requesters=[person_out(u, viewer) for u in tickets.requesters_of(session, viewer)],
         agents=_agents(session, viewer),
         organization=None if agent else _organization(viewer.organization),

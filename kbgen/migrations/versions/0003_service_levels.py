@@ -1,18 +1,21 @@
 """The support team's workspace: service-level clocks on tickets (due times, pauses, breaches), the
 "reopened" flag, watchers, satisfaction ratings, and each user's notification preference.
 
-Tickets opened before this revision have no clocks (their due times stay empty) and everyone's
-preference starts as "all" (as before).
+Tickets opened before this revision have no clocks (no due times; they sort last in the queues) and
+everyone's preference starts as "all" (as before).
 
 Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-06
 
 """
+import datetime as dt
 from typing import Sequence, Union
 
 from alembic import op
 import sqlalchemy as sa
+
+NO_DUE = dt.datetime(9999, 12, 31)  # kbgen.sla.clock.NO_DUE when this revision was written
 
 
 # revision identifiers, used by Alembic.
@@ -60,9 +63,15 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('resolution_breached_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('sla_due_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('reopened_at', sa.DateTime(), nullable=True))
-        batch_op.create_index('ix_tickets_assignee_status', ['assignee_id', 'status'], unique=False)
+        batch_op.create_index('ix_tickets_assignee_due', ['assignee_id', 'sla_due_at'], unique=False)
+        batch_op.create_index('ix_tickets_product_due', ['product', 'sla_due_at'], unique=False)
+        batch_op.create_index('ix_tickets_status_updated', ['status', 'updated_at'], unique=False)
         batch_op.create_index('ix_tickets_sla_due', ['sla_due_at'], unique=False)
         batch_op.create_index('ix_tickets_updated', ['updated_at'], unique=False)
+        batch_op.create_index('ix_tickets_reopened', ['reopened_at'], unique=False)
+    # No clock runs on the tickets already there: they sort after every due time (kbgen/sla/clock.py NO_DUE).
+    tickets = sa.table("tickets", sa.column("sla_due_at", sa.DateTime()))
+    op.execute(tickets.update().where(tickets.c.sla_due_at.is_(None)).values(sla_due_at=NO_DUE))
 
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('notify', sa.String(length=16), nullable=False, server_default='all'))
@@ -77,9 +86,12 @@ def downgrade() -> None:
         batch_op.drop_column('notify')
 
     with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index('ix_tickets_reopened')
         batch_op.drop_index('ix_tickets_updated')
         batch_op.drop_index('ix_tickets_sla_due')
-        batch_op.drop_index('ix_tickets_assignee_status')
+        batch_op.drop_index('ix_tickets_status_updated')
+        batch_op.drop_index('ix_tickets_product_due')
+        batch_op.drop_index('ix_tickets_assignee_due')
         batch_op.drop_column('reopened_at')
         batch_op.drop_column('sla_due_at')
         batch_op.drop_column('resolution_breached_at')

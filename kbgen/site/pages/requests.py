@@ -16,6 +16,7 @@ from kbgen.site.generated import GeneratedPage
 from kbgen.templates import render
 from kbgen.tickets import workflow
 from kbgen.tickets.queries import SORT_CHOICES
+from kbgen.tickets.views import VIEWS
 
 LIST_PAGE = page("requests") + "index.md"
 TICKET_PAGE = page("ticket_shell") + "index.md"
@@ -45,11 +46,12 @@ def render_list(root: str) -> str:
                   statuses=[(s.name, s.name) for s in workflow.STATUSES],
                   products=[(p.slug, p.name) for p in PRODUCTS],
                   priorities=[(slug, name) for slug, name, _ in priorities()],
-                  sorts=SORT_CHOICES)
+                  sorts=SORT_CHOICES, views=VIEWS)
 
 
 def render_ticket(root: str) -> str:
-    return render("pages/requests/ticket.html", **_context(root))
+    return render("pages/requests/ticket.html", **_context(root),
+                  priorities=[(slug, name) for slug, name, _ in priorities()])
 
 
 def request_pages() -> list[GeneratedPage]:

@@ -134,6 +134,20 @@
     });
   }
 
+  // One date format everywhere: "6 Dec 2026, 14:05" in the viewer's time zone, the UTC time on hover.
+  function formatDate(iso) {
+    var date = new Date(iso);
+    if (!iso || isNaN(date.getTime())) return iso || "";
+    return date.toLocaleString(undefined, { day: "numeric", month: "short", year: "numeric", hour: "2-digit",
+                                            minute: "2-digit" });
+  }
+
+  function timeEl(iso) {
+    var date = new Date(iso);
+    var utc = isNaN(date.getTime()) ? "" : date.toISOString().slice(0, 16).replace("T", " ") + " UTC";
+    return el("time", { datetime: iso || "", title: utc, text: formatDate(iso) });
+  }
+
   function ready(start) {
     if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
     else start();
@@ -142,6 +156,7 @@
   window.kbgen = {
     facts: facts, meta: meta, root: root, siteRoot: siteRoot, page: page, signInPage: signInPage,
     apiUrl: apiUrl, crossOrigin: crossOrigin, credentials: credentials, cookie: cookie, el: el,
-    safeNext: safeNext, isKey: isKey, keyInPath: keyInPath, isSupportTeam: isSupportTeam, request: request, ready: ready
+    safeNext: safeNext, isKey: isKey, keyInPath: keyInPath, isSupportTeam: isSupportTeam, request: request, ready: ready,
+    formatDate: formatDate, timeEl: timeEl
   };
 })();

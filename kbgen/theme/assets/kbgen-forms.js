@@ -226,19 +226,85 @@
     });
   }
 
+  /* ---------------------------------------------------------------- drafts and signing in */
+
+  // What a visitor typed survives the sign-in round trip (and a reload) in this tab's sessionStorage,
+  // keyed by the form's address; files cannot be kept, and the notice says so. Cleared once sent.
+  var DRAFT_PREFIX = "kbgen-draft:";
+
+  function draftKey() {
+    return DRAFT_PREFIX + window.location.pathname;
+  }
+
+  function saveDraft(form) {
+    var values = {};
+    Array.prototype.forEach.call(form.elements, function (control) {
+      if (!control.name || control.type === "file" || control.type === "hidden" || control.disabled) return;
+      if (control.type === "checkbox" || control.type === "radio") {
+        if (control.checked) (values[control.name] = values[control.name] || []).push(control.value);
+      } else if (control.value) {
+        values[control.name] = [control.value];
+      }
+    });
+    try { sessionStorage.setItem(draftKey(), JSON.stringify(values)); } catch (e) { /* storage full or off */ }
+  }
+
+  function restoreDraft(form) {
+    var values;
+    try { values = JSON.parse(sessionStorage.getItem(draftKey()) || "null"); } catch (e) { values = null; }
+    if (!values || typeof values !== "object") return false;
+    Array.prototype.forEach.call(form.elements, function (control) {
+      var saved = values[control.name];
+      if (!control.name || !Array.isArray(saved) || control.type === "file" || control.type === "hidden") return;
+      if (control.type === "checkbox" || control.type === "radio") control.checked = saved.indexOf(control.value) !== -1;
+      else control.value = String(saved[0]);
+    });
+    return true;
+  }
+
+  function forgetDraft() {
+    try { sessionStorage.removeItem(draftKey()); } catch (e) { /* nothing to forget */ }
+  }
+
+  function signInLink(form) {
+    var link = document.createElement("a");
+    link.href = siteRoot(form) + core.signInPage(window.location.pathname + window.location.search);
+    link.textContent = "Sign in";
+    link.addEventListener("click", function () { saveDraft(form); });
+    return link;
+  }
+
+  // Before anyone types: a signed-out visitor learns that sending needs an account.
+  function announceSignIn(form) {
+    var account = window.kbgenAccount;
+    if (!account) return;
+    account.me().then(function (me) {
+      if (me) return;
+      var note = form.querySelector("[data-kbgen-signin-note]");
+      if (!note) return;
+      note.textContent = "";
+      note.appendChild(document.createTextNode("You need to sign in to send a request. "));
+      note.appendChild(signInLink(form));
+      note.appendChild(document.createTextNode(" now, or when you send it: what you type here is kept (attached " +
+                                               "files need choosing again)."));
+      note.hidden = false;
+    }).catch(function () { /* the service cannot be reached: the send will say so */ });
+  }
+
   function handleResponse(form, status, body) {
     if (status === 201 || status === 200) {
+      forgetDraft();
       var target = sitePath(form, body.url) ||
         (body.key ? siteRoot(form) + core.page("ticket", { key: body.key }) : siteRoot(form));
       window.location.assign(target);
       return;
     }
     if (status === 401) {
-      var link = document.createElement("a");
-      var here = window.location.pathname + window.location.search;
-      link.href = siteRoot(form) + core.signInPage(here);
+      saveDraft(form);
+      var link = signInLink(form);
       link.textContent = "Please sign in";
-      showProblem(form, [link, " to send your request. Your answers stay on this page until you leave it."]);
+      showProblem(form, [link, " to send your request. What you typed is kept and comes back after signing in " +
+                               "(attached files need choosing again)."]);
       return;
     }
     if (status === 422 && Array.isArray(body.errors) && body.errors.length) {
@@ -410,8 +476,11 @@
     if (key && !key.value) key.value = uuid();  // kept for retries of this page, so one ticket is created
     showRelated(form);
     offerOrganizations(form);
+    restoreDraft(form);
+    announceSignIn(form);
     refreshConditions(form);
     form.addEventListener("change", function () { refreshConditions(form); });
+    form.addEventListener("change", function () { saveDraft(form); });
     form.addEventListener("input", function (ev) {
       var wrapper = ev.target.closest && ev.target.closest("[data-field]");
       if (wrapper && wrapper.classList.contains("kbgen-field--invalid")) clearFieldError(wrapper);

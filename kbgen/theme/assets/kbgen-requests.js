@@ -24,15 +24,8 @@
     return node;
   }
 
-  function when(iso) {
-    if (!iso) return "";
-    var date = new Date(iso);
-    if (isNaN(date.getTime())) return iso;
-    return date.toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
-  }
-
   function timeEl(iso) {
-    return el("time", { datetime: iso, text: when(iso) });
+    return core.timeEl(iso);  // one date format everywhere: the viewer's time zone, UTC on hover
   }
 
   function statusChip(status) {
@@ -98,12 +91,21 @@
       location.assign(location.pathname + (search ? "?" + search : ""));
     });
 
+    var account = window.kbgenAccount ? window.kbgenAccount.me() : Promise.resolve(null);
+    account.catch(function () { return null; }).then(function (me) {
+      // The support team opens on its queues: All open, unless the address already chose something.
+      if (me && core.isSupportTeam(me.user) && !params.toString()) params.set("view", "open");
+      loadList(page, params);
+    });
+  }
+
+  function loadList(page, params) {
     var query = new URLSearchParams();
-    ["q", "status", "product", "priority", "requester", "assignee", "sort", "page", "organization"].forEach(function (name) {
+    ["q", "status", "product", "priority", "requester", "assignee", "sort", "page", "organization", "view"].forEach(function (name) {
       if (params.get(name)) query.set(name, params.get(name));
     });
     if (params.get("mine") === "1") query.set("mine", "true");
-    request("GET", "/api/tickets?" + query.toString()).then(function (answer) {
+    return request("GET", "/api/tickets?" + query.toString()).then(function (answer) {
       if (answer.status === 401) return signInNeeded(page);
       if (!answer.ok) {
         showError(document.querySelector("[data-kbgen-error]"), answer.data.detail || "The requests could not be loaded.");
@@ -111,7 +113,40 @@
         return;
       }
       renderList(page, answer.data, params);
+      // Other scripts (live updates) hook in here: reload() fetches the list again.
+      document.dispatchEvent(new CustomEvent("kbgen:requests", {
+        detail: { data: answer.data, reload: function () { return loadList(page, params); } }
+      }));
     });
+  }
+
+  function renderViews(page, params) {
+    var nav = page.querySelector("[data-kbgen-views]");
+    if (!nav) return;
+    var current = params.get("view") || "";
+    Array.prototype.forEach.call(nav.querySelectorAll("a[data-view]"), function (link) {
+      if (link.getAttribute("data-view") === current) link.setAttribute("aria-current", "page");
+      else link.removeAttribute("aria-current");
+    });
+    request("GET", "/api/views").then(function (answer) {
+      if (!answer.ok) return;
+      answer.data.forEach(function (view) {
+        var link = nav.querySelector('a[data-view="' + CSS.escape(view.slug) + '"]');
+        var count = link && link.querySelector("[data-kbgen-view-count]");
+        if (count) count.textContent = "(" + view.count + (view.more ? "+" : "") + ")";
+      });
+    });
+  }
+
+  function dueCell(item) {
+    var sla = item.sla;
+    if (!sla || !sla.due_at) {
+      return el("td", { "class": "kbgen-due" }, sla && sla.breached.length ? [el("span", { "class": "kbgen-flag kbgen-flag--breached", text: "Breached" })] : []);
+    }
+    var parts = [timeEl(sla.due_at)];
+    if (sla.breached.length) parts.push(el("span", { "class": "kbgen-flag kbgen-flag--breached", text: "Breached" }));
+    else if (sla.due_soon) parts.push(el("span", { "class": "kbgen-flag kbgen-flag--soon", text: "Due soon" }));
+    return el("td", { "class": "kbgen-due" }, parts);
   }
 
   function renderList(page, data, params) {
@@ -127,22 +162,37 @@
         : data.organization ? data.organization.name : "your organization";
     }
     fillPeople(page.querySelector("[data-kbgen-requesters]"), data.requesters, params.get("requester"), 1);
-    if (isAgent) fillPeople(page.querySelector("[data-kbgen-assignees]"), data.agents, params.get("assignee"), 2);
+    if (isAgent) {
+      fillPeople(page.querySelector("[data-kbgen-assignees]"), data.agents, params.get("assignee"), 2);
+      renderViews(page, params);
+    }
 
     var body = clear(page.querySelector("[data-kbgen-table] tbody"));
+    var headers = Array.prototype.filter.call(page.querySelectorAll("[data-kbgen-table] thead th"), function (th) {
+      return !th.hidden;
+    }).map(function (th) { return th.textContent.trim(); });
     var root = siteRoot();
     data.items.forEach(function (item) {
       var who = [el("span", { text: item.requester.name })];
       if (severalOrgs) who.push(el("small", { "class": "kbgen-org-name", text: item.organization.name }));
-      body.appendChild(el("tr", { "data-key": item.key }, [
-        el("td", {}, [el("a", { href: root + item.url, text: item.key })]),
+      var keyCell = [el("a", { href: root + item.url, text: item.key })];
+      if (item.sla && item.sla.reopened) keyCell.push(el("span", { "class": "kbgen-flag kbgen-flag--reopened", text: "Reopened" }));
+      var cells = [
+        el("td", {}, keyCell),
         el("td", {}, [el("a", { href: root + item.url, text: item.summary })]),
         el("td", { text: item.product.name }),
         el("td", {}, [statusChip(item.status)]),
         el("td", { text: item.priority.name }),
-        el("td", {}, who),
-        el("td", {}, [timeEl(item.updated_at)])
-      ]));
+        el("td", {}, who)
+      ];
+      if (isAgent) {
+        cells.push(el("td", { text: item.assignee ? item.assignee.name : "Nobody" }));
+        cells.push(dueCell(item));
+      }
+      cells.push(el("td", {}, [timeEl(item.updated_at)]));
+      // Phones show each row as a card: every cell names its column (the header's words).
+      cells.forEach(function (cell, i) { if (headers[i]) cell.setAttribute("data-label", headers[i]); });
+      body.appendChild(el("tr", { "data-key": item.key }, cells));
     });
     var count = page.querySelector("[data-kbgen-count]");
     if (!data.total) {
@@ -150,8 +200,9 @@
     } else {
       var first = (data.page - 1) * data.per_page + 1;
       var last = Math.min(data.total, first + data.items.length - 1);
+      var total = data.total.toLocaleString() + (data.total_is_lower_bound ? "+" : "");
       count.textContent = data.items.length
-        ? "Showing " + first + "–" + last + " of " + data.total + " request" + (data.total === 1 ? "" : "s") + "."
+        ? "Showing " + first + "–" + last + " of " + total + " request" + (data.total === 1 ? "" : "s") + "."
         : "No requests on this page.";
     }
     renderPager(page.querySelector("[data-kbgen-pager]"), data, params);
@@ -197,6 +248,10 @@
       var value = event.target.elements.assignee.value;
       act(page, state, "PUT", "/assignee", { assignee: value ? Number(value) : null });
     });
+    page.querySelector("[data-kbgen-priority]").addEventListener("submit", function (event) {
+      event.preventDefault();
+      act(page, state, "PUT", "/priority", { priority: event.target.elements.priority.value });
+    });
   }
 
   function load(page, state) {
@@ -208,6 +263,45 @@
         return;
       }
       renderTicket(page, state, answer.data);
+    });
+  }
+
+  function announce(page, state, t) {
+    // Other scripts (live updates, canned replies, ratings) hook in here: reload() fetches the ticket again.
+    document.dispatchEvent(new CustomEvent("kbgen:ticket", {
+      detail: { ticket: t, page: page, reload: function () { return load(page, state); } }
+    }));
+  }
+
+  // A move that cannot be undone asks first, in the page (no dialog), and says what follows.
+  function confirmClose(page, state, actions, move, t) {
+    var existing = actions.querySelector("[data-kbgen-confirm]");
+    if (existing) existing.remove();
+    var yes = el("button", { type: "button", "class": "md-button md-button--primary", text: "Yes, close it for good" });
+    var no = el("button", { type: "button", "class": "md-button", text: "Not yet" });
+    var box = el("div", { "class": "kbgen-confirm", "data-kbgen-confirm": "", role: "group", "aria-label": "Confirm the fix" }, [
+      el("p", { text: "Close " + t.key + " for good? Nobody can reopen it afterwards; a new problem becomes a new " +
+                      "request that refers to this one." }), yes, no]);
+    actions.appendChild(box);
+    yes.focus();
+    no.addEventListener("click", function () {
+      box.remove();
+      var again = actions.querySelector('[data-to="' + CSS.escape(move.to) + '"]');
+      if (again) again.focus();
+    });
+    yes.addEventListener("click", function () { actOn(page, state, yes, "POST", "/transitions", { to: move.to }); });
+  }
+
+  // After an action the page is drawn again: focus goes back to the same control (or the status), not the top.
+  function actOn(page, state, control, method, suffix, body) {
+    var label = control && (control.getAttribute("data-to") || control.textContent);
+    return act(page, state, method, suffix, body).then(function () {
+      var same = label && page.querySelector('[data-kbgen-actions] [data-to="' + CSS.escape(label) + '"]');
+      var target = same || page.querySelector("[data-kbgen-status]");
+      if (target) {
+        if (!same) target.setAttribute("tabindex", "-1");
+        target.focus();
+      }
     });
   }
 
@@ -290,6 +384,20 @@
     fact(facts, "Updated", timeEl(t.updated_at));
     if (isAgent) fact(facts, "Assigned to", t.assignee ? t.assignee.name : "Nobody");
     if (t.reopen_until) fact(facts, "Can be reopened until", timeEl(t.reopen_until));
+    if (t.closes_on) fact(facts, "Closes by itself on", timeEl(t.closes_on));
+    if (t.closed && t.closed.at) {
+      fact(facts, t.status.name, el("span", {}, [t.closed.by ? "Confirmed by " + t.closed.by + ", " : "By itself, ",
+                                            timeEl(t.closed.at)]));
+    }
+    if (t.sla) {
+      if (t.sla.reopened) fact(facts, "Reopened", el("span", { "class": "kbgen-flag kbgen-flag--reopened", text: "Reopened by the customer" }));
+      fact(facts, "First response", t.sla.first_response_at ? timeEl(t.sla.first_response_at)
+        : t.sla.first_response_due_at ? slaDue(t.sla, t.sla.first_response_due_at, "first_response") : "");
+      if (t.sla.resolution_due_at) fact(facts, "Resolution due", slaDue(t.sla, t.sla.resolution_due_at, "resolution"));
+      else if (t.sla.resolution_paused_seconds_left !== null) {
+        fact(facts, "Resolution", "Paused, " + hoursLeft(t.sla.resolution_paused_seconds_left));
+      }
+    }
     if (t.related_key) fact(facts, "Follows up", el("a", { href: root + core.page("ticket", { key: t.related_key }), text: t.related_key }));
 
     var fields = clear(page.querySelector("[data-kbgen-fields]"));
@@ -309,7 +417,10 @@
     var actions = clear(page.querySelector("[data-kbgen-actions]"));
     t.transitions.forEach(function (move) {
       var button = el("button", { type: "button", "class": "md-button", "data-to": move.to, text: move.action });
-      button.addEventListener("click", function () { act(page, state, "POST", "/transitions", { to: move.to }); });
+      button.addEventListener("click", function () {
+        if (move.slug === core.facts.final_status) return confirmClose(page, state, actions, move, t);
+        actOn(page, state, button, "POST", "/transitions", { to: move.to });
+      });
       actions.appendChild(button);
     });
 
@@ -325,6 +436,26 @@
     page.querySelector('[data-kbgen-comment] input[name="internal"]').disabled = !t.can_add_internal_note;
 
     if (isAgent) fillPeople(page.querySelector("[data-kbgen-assign] select"), t.agents, t.assignee ? t.assignee.id : "", 1);
+    var priority = page.querySelector("[data-kbgen-priority]");
+    priority.hidden = !t.can_change_priority;
+    priority.elements.priority.value = t.priority.slug;
+    var promise = page.querySelector("[data-kbgen-promise]");
+    promise.textContent = t.promise;
+    promise.hidden = !t.promise || !!t.closed || t.status.slug === core.facts.final_status;
+    announce(page, state, t);
+  }
+
+  function slaDue(sla, iso, clock) {
+    var parts = ["Due ", timeEl(iso)];
+    if (sla.breached.indexOf(clock) !== -1) parts.push(el("span", { "class": "kbgen-flag kbgen-flag--breached", text: "Breached" }));
+    else if (sla.due_soon && sla.due_at === iso) parts.push(el("span", { "class": "kbgen-flag kbgen-flag--soon", text: "Due soon" }));
+    return el("span", {}, parts);
+  }
+
+  function hoursLeft(seconds) {
+    var minutes = Math.round(Math.abs(seconds) / 60);
+    var text = (minutes >= 60 ? Math.floor(minutes / 60) + " h " : "") + (minutes % 60) + " min";
+    return seconds < 0 ? text + " over the target" : text + " of working time left";
   }
 
   function timelineEntry(entry) {

@@ -9,11 +9,13 @@
 (function () {
   "use strict";
 
-  var DEBOUNCE_MS = 160;
+  var DEBOUNCE_MS = 120;
   var LIVE_LIMIT = 6;
   var MIN_CHARS = 2;  // one letter matches nothing useful
   var PAGE_LIMIT = 10;
   var UNREACHABLE = "Search is not available right now. Browse the Knowledge Base or contact us.";
+  var WEAK = "Only weak matches: these pages have only some of your words.";
+  var KINDS = {product: "Product", type: "Type"};
 
   var core = window.kbgen;  // kbgen-core.js
   var el = core.el;
@@ -33,8 +35,15 @@
     return parts.join("&");
   }
 
+  // The version of the page being read (<meta name="kbgen-version">): its copy of a versioned page comes first.
+  function readerVersion() {
+    var meta = document.querySelector('meta[name="kbgen-version"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
   // Resolves to the JSON answer; rejects with {message} for a 400, {unreachable: true} otherwise.
   function fetchResults(params, signal, keepalive) {
+    if (!params.version) params.version = readerVersion();
     return fetch(core.apiUrl("/api/search?" + query(params)), {
       signal: signal, keepalive: !!keepalive, credentials: "same-origin", headers: {Accept: "application/json"}
     }).then(function (response) {
@@ -81,13 +90,19 @@
     return line;
   }
 
+  function versionChip(result) {
+    var node = el("span", "kbgen-chip kbgen-hit__version", result.version);
+    node.title = "Version: " + result.version;
+    return node;
+  }
+
   function chip(kind, facet, active, onToggle) {
     var button = el("button", "kbgen-chip kbgen-search__chip" + (active ? " kbgen-search__chip--on" : ""));
     button.type = "button";
     button.setAttribute("aria-pressed", active ? "true" : "false");
     button.setAttribute("data-kind", kind);
     button.setAttribute("data-value", facet.value);
-    button.title = (kind === "product" ? "Product: " : "Type: ") + facet.label;
+    button.title = KINDS[kind] + ": " + facet.label;
     button.appendChild(document.createTextNode(facet.label + " "));
     button.appendChild(el("span", "kbgen-search__count", String(facet.count)));
     button.addEventListener("mousedown", function (event) { event.preventDefault(); });  // keep focus in the input
@@ -175,7 +190,9 @@
       status.textContent = "";
       list.textContent = "";
       ["product", "type"].forEach(function (kind) {
-        (body.facets[kind] || []).forEach(function (facet) {
+        var facets = body.facets[kind] || [];
+        if (facets.length) chips.appendChild(el("span", "kbgen-search__facet-label", KINDS[kind]));
+        facets.forEach(function (facet) {
           chips.appendChild(chip(kind, facet, filters[kind] === facet.value, toggle));
         });
       });
@@ -189,7 +206,8 @@
         status.appendChild(document.createTextNode("?"));
       }
       lastEmpty = !body.total;
-      setContact(!body.total);
+      setContact(!body.total || body.weak);
+      if (body.total && body.weak) status.appendChild(el("span", "kbgen-search__weak", (body.suggestion ? " " : "") + WEAK));
       if (!body.total) {
         status.appendChild(el("span", "kbgen-search__none", (body.suggestion ? " " : "") + "No results for \u201c" + body.query + "\u201d."));
         open(true);
@@ -199,9 +217,13 @@
         addOption(siteUrl(form, result.url), "kbgen-hit", function (link) {
           var title = el("span", "kbgen-hit__title", result.title);
           link.appendChild(title);
+          if (result.version) title.appendChild(versionChip(result));
           if (result.section) link.appendChild(el("span", "kbgen-hit__section", result.section));
           link.appendChild(snippetNode(result));
           var tags = metaLabels(names, result);
+          if (result.versions && result.versions.length) {
+            tags = (tags ? tags + " \u00b7 " : "") + "Also in " + result.versions.map(function (v) { return v.label; }).join(", ");
+          }
           if (tags) link.appendChild(el("span", "kbgen-hit__meta", tags));
         });
       });
@@ -341,7 +363,8 @@
         if (!facets.length) return;
         var group = el("div", "kbgen-results__facet");
         group.setAttribute("role", "group");
-        group.setAttribute("aria-label", kind === "product" ? "Filter by product" : "Filter by type");
+        group.setAttribute("aria-label", "Filter by " + KINDS[kind].toLowerCase());
+        group.appendChild(el("span", "kbgen-search__facet-label", KINDS[kind]));
         facets.forEach(function (facet) {
           var on = (kind === "product" ? product : type) === facet.value;
           var change = {page: 1};
@@ -350,7 +373,7 @@
           link.href = pageUrl(change);
           link.setAttribute("aria-pressed", on ? "true" : "false");
           link.setAttribute("data-kind", kind);
-          link.title = (kind === "product" ? "Product: " : "Type: ") + facet.label;
+          link.title = KINDS[kind] + ": " + facet.label;
           link.appendChild(el("span", "kbgen-search__count", String(facet.count)));
           group.appendChild(link);
         });
@@ -372,18 +395,33 @@
       var first = (body.page - 1) * body.limit + 1;
       var last = first + body.results.length - 1;
       status.textContent = body.total === 1 ? "1 result" : "Results " + first + "\u2013" + last + " of " + body.total;
+      if (body.weak) {
+        status.appendChild(el("span", "kbgen-search__weak", " " + WEAK));
+        status.parentNode.insertBefore(contactLine(container), list);
+      }
       list.start = first;
       body.results.forEach(function (result) {
         var item = el("li", "kbgen-hit");
         var link = el("a", "kbgen-hit__title", result.title);
         link.href = siteUrl(container, result.url);
         item.appendChild(link);
+        if (result.version) item.appendChild(versionChip(result));
         if (result.section) item.appendChild(el("span", "kbgen-hit__section", result.section));
         var text = el("p");
         text.appendChild(snippetNode(result));
         item.appendChild(text);
         var tags = metaLabels(names, result);
         if (tags) item.appendChild(el("span", "kbgen-hit__meta", tags));
+        if (result.versions && result.versions.length) {
+          var others = el("span", "kbgen-hit__versions", "Other versions: ");
+          result.versions.forEach(function (other, n) {
+            if (n) others.appendChild(document.createTextNode(", "));
+            var to = el("a", "", other.label);
+            to.href = siteUrl(container, other.url);
+            others.appendChild(to);
+          });
+          item.appendChild(others);
+        }
         list.appendChild(item);
       });
       var pages = Math.min(Math.ceil(body.total / body.limit), 100);

@@ -17,7 +17,9 @@ from starlette.datastructures import UploadFile
 
 from kbgen import tickets
 from kbgen.facts import page
+from kbgen.feedback import journeys
 from kbgen.settings import Settings
+from kbgen.site.brand import for_settings
 from kbgen.web import bodies
 from kbgen.web.deps import SIGN_IN_REQUIRED, MaybeUser, SessionDep, SettingsDep, forms_catalog
 from kbgen.web.errors import ApiError, ErrorOut, error_response
@@ -73,7 +75,8 @@ async def create(request: Request, user: MaybeUser, session: SessionDep, setting
     html = _wants_html(request)
     if user is None:
         if html:
-            return service_page("sign_in_required.html", SIGN_IN_REQUIRED, 401, message=SIGN_IN_REQUIRED,
+            return service_page("sign_in_required.html", SIGN_IN_REQUIRED, 401, brand=for_settings(settings),
+                                message=SIGN_IN_REQUIRED,
                                 sign_in_url=site_root(request, settings) + page("sign_in"))
         return JSONResponse({"detail": SIGN_IN_REQUIRED}, status_code=401)
     form = None
@@ -90,6 +93,8 @@ async def create(request: Request, user: MaybeUser, session: SessionDep, setting
                 return _html_errors(request, settings, exc.errors or [("", exc.detail)], exc.status_code)
             raise
         related = data.pop("related_to", None)
+        # What the requester searched and read first (kbgen/feedback/journeys.py): stored with a new request.
+        journey = form.get(journeys.FIELD) if form is not None else data.pop(journeys.FIELD, None)
         organization = data.pop("organization", None)
         organization_id = _organization_id(organization)
         if organization_id is False:
@@ -120,6 +125,7 @@ async def create(request: Request, user: MaybeUser, session: SessionDep, setting
         if form is not None:
             await form.close()
     if created:
+        await run_in_threadpool(journeys.keep, session, ticket.id, journey)
         background.add_task(_automations, request.app, ticket)
     if html:
         return RedirectResponse(f"{site_root(request, settings)}{ticket.url}", status_code=303)
@@ -193,5 +199,6 @@ def _html_errors(request: Request, settings: Settings, errors: list[tuple[str, s
     back = request.headers.get("referer", "")
     # No script here (the Content-Security-Policy allows none): the browser's Back button keeps the answers.
     back_href = back if urlsplit(back).scheme in ("http", "https") else site_root(request, settings) + page("support")
-    return service_page("intake_errors.html", "Please correct your request", status, errors=errors,
+    return service_page("intake_errors.html", "Please correct your request", status, brand=for_settings(settings),
+                        errors=errors,
                         back_href=back_href)

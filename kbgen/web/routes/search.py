@@ -1,12 +1,18 @@
 """HTTP adapter of search: GET /api/search, answered from the live index.
 
-    GET /api/search?q=&product=&type=&limit=&page=[&partial=1]
-    200 {"query", "total", "page", "limit", "results": [{url, title, section, snippet, product, type}],
-         "suggestion", "facets": {"product": [{value, label, count}], "type": [...]}}
+    GET /api/search?q=&product=&type=&limit=&page=[&partial=1][&version=]
+    200 {"query", "total", "page", "limit",
+         "results": [{url, title, section, snippet, product, type, version, versions: [{label, url}]}],
+         "suggestion", "facets": {"product": [{value, label, count}], "type": [...]}, "weak"}
     400 {"detail": "<which parameter is wrong and what to send>", "errors": [{"field", "message"}]}
     503 {"detail": "..."} before the first `kbgen build`
 
 Errors have the shape of every other answer of the service (kbgen.web.errors).
+
+A page kept in several versions (kbgen/search/versions.py) is one result, in the reader's
+`version` when it has a copy there, with the other versions as links. `weak` is true when
+even the best result has fewer than half of the searched words (the bar then offers to
+contact us).
 
 `partial=1` marks results-as-you-type: the last word may be unfinished, and a miss is
 not recorded (half-typed words are not what customers could not find).
@@ -41,6 +47,8 @@ def api_search(
     limit: str | None = Query(None, description="results per page, 1 to 50 (default 10)"),
     page: str | None = Query(None, description="page of results, 1 to 100 (default 1)"),
     partial: str | None = Query(None, description="1 while the customer is typing: the last word may be unfinished"),
+    version: str | None = Query(None, description="the reader's version (a label of the site's versions): "
+                                                  "its copy of a versioned page is the one shown"),
 ) -> Response:
     # Junk in q is answered like any query (a miss is recorded without control characters: kbgen.search.missed).
     for name, value in (("limit", limit), ("page", page)):
@@ -48,7 +56,7 @@ def api_search(
             message = f"must be a whole number written with the digits 0-9, not {value[:20]!r}"
             return error_response(400, f"{name} {message}", [(name, message)])
     try:
-        wanted = SearchRequest.parse(q, product, type, limit, page, partial)
+        wanted = SearchRequest.parse(q, product, type, limit, page, partial, version)
     except InvalidSearch as exc:
         field = _parameter(str(exc))
         return error_response(400, str(exc), [(field, str(exc))] if field else ())
@@ -69,4 +77,5 @@ def api_search(
 
 def _parameter(message: str) -> str | None:
     """The parameter an InvalidSearch message is about ("limit must be...", "unknown product ..."), if it says."""
-    return next((w for w in message.split()[:2] if w in ("q", "product", "type", "limit", "page", "partial")), None)
+    return next((w for w in message.split()[:2]
+                 if w in ("q", "product", "type", "limit", "page", "partial", "version")), None)

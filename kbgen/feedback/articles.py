@@ -1,0 +1,60 @@
+"""The built site's articles, by address: what a vote may name and what the report calls them.
+
+The build writes them into the site (`write`, from the plugin's on_post_build) as
+.kbgen/articles.json, beside csp.json and brand.json, so they are swapped in with the pages;
+the service reads them (`read`) again whenever a build replaces the file.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from kbgen.feedback.models import MAX_PATH
+
+ARTICLES_FILE = ".kbgen/articles.json"
+FORMAT = 1
+# An article's address from the site's root, as MkDocs writes it: "kb/xcally/how-to/set-up-sip-trunk/".
+_PATH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.~-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.~-]*)*/?")
+
+__all__ = ["ARTICLES_FILE", "clean_path", "read", "write"]
+
+
+def clean_path(value: object) -> str | None:
+    """An article's address as stored ("kb/x/y/"): leading slashes dropped; None when it cannot be one."""
+    if not isinstance(value, str):
+        return None
+    path = value.strip().lstrip("/")
+    if not path or len(path) > MAX_PATH or not _PATH.fullmatch(path) or ".." in path.split("/"):
+        return None
+    return path
+
+
+def write(site_dir: Path, articles: dict[str, dict[str, str]]) -> None:
+    """`articles`: {address: {"title", "product", "source"}} for every writer's article."""
+    path = Path(site_dir) / ARTICLES_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"format": FORMAT, "articles": dict(sorted(articles.items()))}
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+_CACHE: dict[Path, tuple[tuple[int, int], dict[str, dict[str, str]]]] = {}
+
+
+def read(site_dir: Path) -> dict[str, dict[str, str]] | None:
+    """The articles of the built site; None when there is no (readable) built site to ask."""
+    path = Path(site_dir) / ARTICLES_FILE
+    try:
+        stat = path.stat()
+        key = (stat.st_mtime_ns, stat.st_size)
+        cached = _CACHE.get(path)
+        if cached and cached[0] == key:
+            return cached[1]
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("articles"), dict):
+            return None
+        articles = {str(k): v for k, v in data["articles"].items() if isinstance(v, dict)}
+    except (OSError, ValueError):
+        return None
+    _CACHE[path] = (key, articles)
+    return articles

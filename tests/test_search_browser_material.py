@@ -1,0 +1,101 @@
+"""A plain Material docs site that only adds `- kbgen` to its plugins (no portal theme, no
+front matter): it gets kbgen's search bar in place of Material's, in a real Chromium, with
+versioned pages shown once, in the reader's version, with a chip."""
+from __future__ import annotations
+
+import re
+import textwrap
+
+import pytest
+
+from conftest import LiveServer, project_settings, run_kbgen
+from kbgen.web.app import create_app
+
+pytestmark = pytest.mark.browser
+
+MKDOCS_YML = """\
+site_name: Plain docs
+theme:
+  name: material
+  features: [navigation.indexes, search.suggest]
+plugins:
+  - kbgen:
+      versions:
+        - {label: "V3", prefix: v3/}
+        - {label: "V2", prefix: v2/}
+markdown_extensions: [toc]
+"""
+
+PAGES = {
+    "index.md": "# Plain docs\n\nWelcome to the product manual.\n",
+    "setup/install.md": "# Installing the server\n\nDownload the package and run the installer.\n\n"
+                        "## Firewall ports\n\nOpen port 5060 for signalling.\n",
+    "v3/api/dial.md": "# Dial\n\nThe Dial application places a call to one or more endpoints (version 3).\n",
+    "v2/api/dial.md": "# Dial\n\nThe Dial application places a call to an endpoint (version 2).\n",
+}
+
+
+@pytest.fixture(scope="module")
+def docs_site(tmp_path_factory):
+    project = tmp_path_factory.mktemp("plain-material")
+    (project / "mkdocs.yml").write_text(MKDOCS_YML)
+    for path, text in PAGES.items():
+        (project / "docs" / path).parent.mkdir(parents=True, exist_ok=True)
+        (project / "docs" / path).write_text(textwrap.dedent(text))
+    result = run_kbgen("build", cwd=project, env={"KBGEN_INDEX_DIR": "", "KBGEN_SITE_DIR": ""})
+    assert result.returncode == 0, result.stdout + result.stderr
+    database = tmp_path_factory.mktemp("plain-material-db") / "kbgen.db"
+    with LiveServer(create_app(project_settings(project, f"sqlite:///{database}"))) as server:
+        yield server
+
+
+def test_the_bar_is_there_without_the_portal_theme_and_material_search_is_not(page, docs_site):
+    page.goto(docs_site.url + "/setup/install/")
+    assert page.locator("#kbgen-header-q").is_visible()
+    assert page.locator("[data-md-component=search]").count() == 0  # no second, dead search box
+
+
+def test_typing_shows_results_and_enter_opens_the_page(page, docs_site):
+    page.goto(docs_site.url + "/")
+    page.keyboard.press("/")
+    page.keyboard.type("firewall ports", delay=15)
+    option = page.locator("form.kbgen-search--header .kbgen-hit:not(.kbgen-hit--all)").first
+    option.wait_for()
+    assert "Installing the server" in option.inner_text()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/setup/install/#firewall-ports"))
+
+
+def test_a_versioned_page_is_one_result_with_a_chip_in_the_readers_version(page, docs_site):
+    page.goto(docs_site.url + "/setup/install/")  # not a versioned page: the first declared version
+    page.locator("#kbgen-header-q").press_sequentially("dial application", delay=15)
+    hits = page.locator("form.kbgen-search--header .kbgen-hit:not(.kbgen-hit--all)")
+    hits.first.wait_for()
+    assert hits.count() == 1
+    assert hits.first.locator(".kbgen-hit__version").inner_text() == "V3"
+    assert "Also in V2" in hits.first.inner_text()
+
+    page.goto(docs_site.url + "/v2/api/dial/")  # a reader of V2 gets V2's copy
+    page.locator("#kbgen-header-q").press_sequentially("dial application", delay=15)
+    hit = page.locator("form.kbgen-search--header .kbgen-hit:not(.kbgen-hit--all)").first
+    hit.wait_for()
+    assert hit.locator(".kbgen-hit__version").inner_text() == "V2"
+    assert hit.locator("a").get_attribute("href").endswith("/v2/api/dial/")
+
+    page.goto(docs_site.url + "/search/?q=dial")
+    item = page.locator("[data-kbgen-list] .kbgen-hit").first
+    item.wait_for()
+    assert item.locator(".kbgen-hit__version").inner_text() == "V3"
+    other = item.locator(".kbgen-hit__versions a")
+    assert other.inner_text() == "V2" and other.get_attribute("href").endswith("/v2/api/dial/")
+
+
+def test_searching_costs_little_to_download(page, docs_site):
+    page.goto(docs_site.url + "/setup/install/")
+    page.wait_for_load_state("load")
+    sizes: list[int] = []
+    page.on("requestfinished", lambda request: sizes.append(request.sizes()["responseBodySize"]))
+    page.locator("#kbgen-header-q").press_sequentially("install", delay=15)
+    page.locator("form.kbgen-search--header .kbgen-hit").first.wait_for()
+    assert sizes and sum(sizes) < 50_000  # answers to the search, not an index downloaded into the browser
