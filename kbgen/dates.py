@@ -29,3 +29,8 @@ def when(value: dt.datetime | None) -> str:
 def clock(value: dt.datetime) -> str:
     """The time of day alone, for a list of updates within one day: "14:05 UTC"."""
     return f"{value:%H:%M} UTC"
+
+
+def iso(value: dt.datetime | None) -> str:
+    """For machines (<time datetime>, the API): "2026-12-06T14:05:00Z"."""
+    return "" if value is None else value.replace(microsecond=0).isoformat() + "Z"

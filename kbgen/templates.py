@@ -35,7 +35,7 @@ def environment() -> Environment:
     from kbgen.facts import template_globals  # here, not above: kbgen.facts imports the modules that render
 
     env.globals.update(template_globals())
-    env.filters.update(when=dates.when, day=dates.day)  # one date format (kbgen/dates.py): {{ x.at | when }}
+    env.filters.update(when=dates.when, day=dates.day, iso=dates.iso)  # one date format (kbgen/dates.py): {{ x.at | when }}
     return env
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import DateTime, ForeignKey, Index, String, Text, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from kbgen import dates
 from kbgen.accounts.models import MAX_EMAIL, Organization, User
 from kbgen.db import Base, utcnow
 
@@ -157,12 +158,21 @@ def _words(value: Any) -> str:
     return str(value)
 
 
+def _moment(value: object) -> str:
+    """A stored ISO time in the portal's one format (kbgen/dates.py), or what it was when it is no time."""
+    try:
+        return dates.when(dt.datetime.fromisoformat(str(value)))
+    except ValueError:
+        return str(value or "?")
+
+
 def describe(event: AuditEvent) -> str:
     """An event's details in plain words: "from Customer to Agent; sessions ended: 2"."""
     facts = event.facts
     if event.action == "sign_in.failed":
         count = facts.get("count", 0)
-        text = f"{count} failed sign-in{'s' if count != 1 else ''} from {facts.get('first', '?')} to {facts.get('last', '?')}"
+        text = (f"{count} failed sign-in{'s' if count != 1 else ''} from {_moment(facts.get('first'))} "
+                f"to {_moment(facts.get('last'))}")
         addresses = facts.get("addresses") or []
         return text + (f" from {_words(addresses)}" if addresses else "")
     parts = []

@@ -139,10 +139,7 @@ def open_invitations(db: Session, organization_id: int | None = None) -> list[Ac
 
 def refusal(row: AccountToken | None, now: dt.datetime | None = None) -> str | None:
     """Why this invitation's link cannot be used ("unknown", "used", "revoked", "expired"), or None."""
-    if row is None or row.purpose != tokens.INVITATION:
-        return "unknown"
-    state = row.state(now or utcnow())
-    return None if state == "valid" else state
+    return tokens.refusal(row, tokens.INVITATION, now)
 
 
 def accept(db: Session, token_row: AccountToken, *, password: str, name: str, client: str | None = None) -> User:

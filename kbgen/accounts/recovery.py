@@ -16,7 +16,6 @@ from kbgen.accounts.models import AccountError, AccountToken, User
 from kbgen.accounts.passwords import check_new_password, hash_password
 from kbgen.accounts.people import find_user
 from kbgen.accounts.sessions import end_sessions
-from kbgen.db import utcnow
 from kbgen.mail import account_mail
 from kbgen.settings import Settings
 
@@ -41,10 +40,7 @@ def request_reset(db: Session, settings: Settings, email: str, *, client: str | 
 
 def refusal(row: AccountToken | None, now: dt.datetime | None = None) -> str | None:
     """Why this reset link cannot be used ("unknown", "used", "revoked", "expired"), or None."""
-    if row is None or row.purpose != tokens.RESET or row.user_id is None:
-        return "unknown"
-    state = row.state(now or utcnow())
-    return None if state == "valid" else state
+    return "unknown" if row is not None and row.user_id is None else tokens.refusal(row, tokens.RESET, now)
 
 
 def complete_reset(db: Session, token_row: AccountToken, *, password: str, client: str | None,

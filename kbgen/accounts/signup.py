@@ -21,7 +21,6 @@ from kbgen.accounts.models import AccountError, AccountToken, Organization, Orga
 from kbgen.accounts.passwords import check_new_password, hash_password
 from kbgen.accounts.people import normalize_email
 from kbgen.accounts.roles import Role
-from kbgen.db import utcnow
 from kbgen.mail import account_mail
 from kbgen.settings import Settings
 
@@ -71,12 +70,10 @@ def request_sign_up(db: Session, settings: Settings, *, email: str, name: str, p
 
 def refusal(row: AccountToken | None, now: dt.datetime | None = None) -> str | None:
     """Why this confirmation link cannot be used ("unknown", "used", "revoked", "expired"), or None."""
-    if row is None or row.purpose != tokens.VERIFICATION:
-        return "unknown"
-    state = row.state(now or utcnow())
-    if state == "valid" and not row.password_hash:
+    state = tokens.refusal(row, tokens.VERIFICATION, now)
+    if state is None and not row.password_hash:
         return "unknown"  # no sign-up of ours: its password would be missing
-    return None if state == "valid" else state
+    return state
 
 
 def verify_sign_up(db: Session, settings: Settings, token_row: AccountToken, *, client: str | None) -> User:

@@ -45,6 +45,14 @@ def look_up(db: Session, purpose: str, token: str | None) -> AccountToken | None
                                                 AccountToken.purpose == purpose))
 
 
+def refusal(row: AccountToken | None, purpose: str, now: dt.datetime | None = None) -> str | None:
+    """Why a link of `purpose` cannot be used ("unknown", "used", "revoked", "expired"), or None when it can."""
+    if row is None or row.purpose != purpose:
+        return "unknown"
+    state = row.state(now or utcnow())
+    return None if state == "valid" else state
+
+
 def use(db: Session, row: AccountToken, now: dt.datetime | None = None) -> bool:
     """Mark a valid token used; False when another request used (or revoked) it first."""
     now = now or utcnow()

@@ -71,6 +71,7 @@ class SearchIndex:
             if info.version:
                 self.copies.setdefault(info.version_key, []).append(docnum)
         self.copies = {key: found for key, found in self.copies.items() if len(found) > 1}
+        self.copy_key = {d: key for key, found in self.copies.items() for d in found}  # docnum -> its page's key
         self._sections_of: dict[str, list[int]] = {}
 
     def sections_of(self, path: str) -> list[int]:

@@ -276,20 +276,28 @@ def _ranked_pages(index: SearchIndex, matches: _Matches, allowed: set[int], skip
 
     The best RERANK copies are reordered by where the words meet inside them (rerank.py).
     """
-    docs = index.docs
-    pages: dict[str, list[int]] = {}
-    for d in allowed:
-        key = docs[d].version_key
-        if key not in skip:
-            pages.setdefault(key, []).append(d)
-    if count <= 0 or not pages:
-        return len(pages), []
+    docs, copy_key = index.docs, index.copy_key
+    if skip:
+        allowed = {d for d in allowed if docs[d].version_key not in skip}
+    # Pages, not copies: each copy of a versioned page beyond the first is not counted.
+    shared = [copy_key[d] for d in allowed if d in copy_key] if copy_key else []
+    total = len(allowed) - len(shared) + len(set(shared))
+    if count <= 0 or not allowed:
+        return total, []
     scores = matches.scores
-    candidates = [d for copies in pages.values() for d in copies]
-    scores = rerank(index, matches.plan.concepts, scores,
-                    heapq.nlargest(RERANK, candidates, key=lambda d: (scores[d], -d)))
-    top = heapq.nlargest(count, pages.values(), key=lambda copies: max((scores[d], -d) for d in copies))
-    return len(pages), [sorted(copies, key=lambda d: (-scores[d], d)) for copies in top]
+    best = heapq.nlargest(max(RERANK, 2 * count), allowed, key=lambda d: (scores[d], -d))
+    scores = rerank(index, matches.plan.concepts, scores, best[:RERANK])
+    ranked = sorted(best, key=lambda d: (-scores[d], d))
+    if len(best) < len(allowed) and len({copy_key.get(d, d) for d in ranked}) < count:
+        ranked = sorted(allowed, key=lambda d: (-scores[d], d))  # copies crowd the best: look at every page
+    pages: dict[object, list[int]] = {}
+    for d in ranked:
+        pages.setdefault(copy_key.get(d, d), []).append(d)
+    top = list(pages.values())[:count]
+    for copies in top:  # the page's other copies that match but ranked below the ones looked at
+        if len(copies) == 1 and copies[0] in copy_key:
+            copies.extend(d for d in index.copies[copy_key[copies[0]]] if d in allowed and d != copies[0])
+    return total, top
 
 
 def _facets(index: SearchIndex, matched, product: str | None, type_: str | None) -> dict:

@@ -32,13 +32,21 @@ def rerank(index, concepts, scores: dict[int, float], candidates: list[int]) -> 
             sections = index.sections_of(index.docs[docnum].path)
             if not sections:
                 continue
-            _, matched = index.sections.score(rest, sections)
-            _, in_heading = index.headings.score(rest, sections)
             lengths = index.sections.lengths["body"]
-            near = max((count * min(1.0, NEAR_WORDS / max(lengths[s], 1.0)) for s, count in matched.items()), default=0)
+            near = max((_held(index, section, rest) * min(1.0, NEAR_WORDS / max(lengths[section], 1.0))
+                        for section in sections), default=0.0)
             cover = (sum(titled) + near) / wanted
-            heading = (sum(titled) + max(in_heading.values(), default=0)) / wanted
+            heading = (sum(titled) + max(_held(index, s, rest, ("heading",)) for s in sections)) / wanted \
+                if HEADING_BONUS > 0 else 0.0
         else:
             cover = heading = 1.0
         adjusted[docnum] = scores[docnum] * (1.0 + SECTION_BONUS * cover * cover + HEADING_BONUS * heading * heading)
     return adjusted
+
+
+def _held(index, section: int, concepts, fields=("heading", "body")) -> int:
+    """How many of the concepts a section has (any alternative, all its terms), from cached term sets."""
+    in_field = index.sections.in_field
+    return sum(1 for concept in concepts
+               if any(all(any(section in in_field(name, term) for name in fields) for term in member)
+                      for member, _ in concept))
