@@ -55,8 +55,8 @@ def test_escape_closes_and_chips_filter_by_product(page, portal):
     chip.click()
     page.locator("form.kbgen-search--hero .kbgen-search__chip--on[data-value=xplany]").wait_for()
     page.wait_for_function("""() => {
-        const items = [...document.querySelectorAll('form.kbgen-search--hero .kbgen-hit:not(.kbgen-hit--all) a')];
-        return items.length > 0 && items.every(a => a.href.includes('/kb/xplany/'));
+        const items = [...document.querySelectorAll('form.kbgen-search--hero .kbgen-hit:not(.kbgen-hit--all)')];
+        return items.length > 0 && items.every(o => o.getAttribute('data-href').includes('/kb/xplany/'));
     }""")
     page.keyboard.press("Escape")
     assert panel.is_hidden()

@@ -175,12 +175,14 @@
       item.id = id + "-opt-" + list.children.length;
       item.setAttribute("role", "option");
       item.setAttribute("aria-selected", "false");
-      var link = el("a");
-      link.href = href;
-      link.tabIndex = -1;
+      // An option is not a link inside an option (axe: nested-interactive): the option itself goes there,
+      // by click or by Enter on the input (aria-activedescendant).
+      var link = el("span", "kbgen-hit__link");
+      item.setAttribute("data-href", href);
       build(link);
       item.appendChild(link);
       item.addEventListener("mousedown", function (event) { event.preventDefault(); });
+      item.addEventListener("click", function () { location.href = href; });
       list.appendChild(item);
     }
 
@@ -293,7 +295,7 @@
       } else if (event.key === "Enter") {
         if (!panel.hidden && active >= 0 && all[active]) {
           event.preventDefault();
-          location.href = all[active].querySelector("a").href;
+          location.href = all[active].getAttribute("data-href");
         } else if (input.value.trim()) {
           event.preventDefault();
           location.href = fullResultsUrl(input.value.trim());
@@ -371,7 +373,7 @@
           change[kind] = on ? "" : facet.value;
           var link = el("a", "kbgen-chip kbgen-search__chip" + (on ? " kbgen-search__chip--on" : ""), facet.label + " ");
           link.href = pageUrl(change);
-          link.setAttribute("aria-pressed", on ? "true" : "false");
+          if (on) link.setAttribute("aria-current", "true");  // a link is current, not pressed (a button is)
           link.setAttribute("data-kind", kind);
           link.title = KINDS[kind] + ": " + facet.label;
           link.appendChild(el("span", "kbgen-search__count", String(facet.count)));
