@@ -81,7 +81,7 @@ def test_a_versioned_page_is_one_result_with_a_chip_in_the_readers_version(page,
     hit = page.locator("form.kbgen-search--header .kbgen-hit:not(.kbgen-hit--all)").first
     hit.wait_for()
     assert hit.locator(".kbgen-hit__version").inner_text() == "V2"
-    assert hit.locator("a").get_attribute("href").endswith("/v2/api/dial/")
+    assert hit.get_attribute("data-href").endswith("/v2/api/dial/")
 
     page.goto(docs_site.url + "/search/?q=dial")
     item = page.locator("[data-kbgen-list] .kbgen-hit").first
