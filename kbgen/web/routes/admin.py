@@ -430,7 +430,7 @@ def audit_log(request: Request, admin: AdminUser, db: SessionDep) -> Response:
                        newest=service_page("admin_audit") + ("?" + urlencode(kept) if kept else ""),
                        paged=before is not None, actions=ACTION_CHOICES, organizations=names,
                        wanted={"action": action, "organization": org_id, "email": person},
-                       describe=audit.describe, iso=_iso)
+                       describe=audit.describe)
 
 
 def _iso(when: dt.datetime) -> str:
