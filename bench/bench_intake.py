@@ -28,6 +28,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 KBGEN = Path(sys.executable).with_name("kbgen")
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(HERE))
+
+from service import free_port, wait_until_serving  # noqa: E402  (start-up of a measured `kbgen serve`)
 
 CLIENTS = 16
 PER_CLIENT = 150  # 2,400 tickets in all

@@ -217,22 +217,29 @@ def main() -> None:
     sys.path.insert(0, str(HERE))
     parts = [f"# kbgen benchmarks\n\nRun {dt.datetime.now():%Y-%m-%d %H:%M}, {platform.node()}, "
              f"{os.cpu_count()} cores, Python {platform.python_version()}. Regenerate with `make bench`.\n"]
+    previous = args.output.read_text() if args.output.exists() else ""
+
+    def save() -> None:
+        # After every section: a section that fails later loses nothing measured before it.
+        done = merge_sections(previous, parts) if (args.only and previous) else parts
+        args.output.write_text("\n".join(done))
+
     with tempfile.TemporaryDirectory(prefix="kbgen-bench-") as tmp:
         ctx = prepare(Path(tmp))
         if wanted & NEEDS_BUILD:
             print("build ...", flush=True)
             parts.append(bench_build(ctx, args.rounds))
+            save()
         if "preview" in wanted:
             print("preview ...", flush=True)
             parts.append(bench_preview(ctx))
+            save()
         for name in SECTIONS:
             if name not in wanted or not (HERE / f"{name}.py").exists():
                 continue
             print(f"{name} ...", flush=True)
             parts.append(importlib.import_module(name).run(ctx))
-    if args.only and args.output.exists():
-        parts = merge_sections(args.output.read_text(), parts)
-    args.output.write_text("\n".join(parts))
+            save()
     print(f"wrote {args.output}")
 
 
