@@ -35,9 +35,11 @@ def sign_in(page, email: str) -> None:
     page.click("form[data-kbgen-login] button")
 
 
-def test_a_signed_out_visitor_is_told_first_and_keeps_what_they_typed(page, portal):
+@pytest.mark.parametrize("size", [(1280, 900), (390, 844)], ids=["desktop", "phone"])
+def test_a_signed_out_visitor_is_told_first_and_keeps_what_they_typed(page, portal, size):
     from playwright.sync_api import expect
 
+    page.set_viewport_size({"width": size[0], "height": size[1]})
     page.goto(portal.url + FORM)
     note = page.locator("[data-kbgen-signin-note]")
     expect(note).to_be_visible()
@@ -65,7 +67,8 @@ def test_a_signed_out_visitor_is_told_first_and_keeps_what_they_typed(page, port
     expect(page.locator("#kbf-summary")).to_have_value("")
 
 
-def test_a_colleague_confirms_the_fix_after_being_asked_and_focus_stays_put(page, portal, chromium):
+@pytest.mark.parametrize("size", [(1280, 900), (390, 844)], ids=["desktop", "phone"])
+def test_a_colleague_confirms_the_fix_after_being_asked_and_focus_stays_put(page, portal, chromium, size):
     import httpx
     from playwright.sync_api import expect
 
@@ -82,12 +85,16 @@ def test_a_colleague_confirms_the_fix_after_being_asked_and_focus_stays_put(page
                            headers={"X-CSRF-Token": agent.cookies.get("kbgen_csrf"), "Origin": portal.url})
         assert moved.status_code == 200, moved.text
 
+    page.set_viewport_size({"width": size[0], "height": size[1]})
     page.goto(portal.url + "/login/")
     sign_in(page, BOB)
     page.wait_for_url(portal.url + "/")
     page.goto(f"{portal.url}/requests/{key}/")
     confirm = page.get_by_role("button", name="Confirm the fix")
     expect(page.get_by_text("Closes by itself on")).to_be_visible()
+    # The main action is on the first screen, above the conversation, at either size.
+    box = confirm.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= size[1] * 1.5, box
     confirm.focus()
     page.keyboard.press("Enter")
     yes = page.get_by_role("button", name="Yes, close it for good")
