@@ -55,9 +55,11 @@ class Ticket(Base):
         Index("ix_tickets_created", "created_at"),
         # The team's queues (kbgen/tickets/views.py) read a page in due-time order from these, narrowed
         # by assignee or product; what changed lately (live pages); the reopened flag.
-        Index("ix_tickets_sla_due", "sla_due_at"),
-        Index("ix_tickets_assignee_due", "assignee_id", "sla_due_at"),
-        Index("ix_tickets_product_due", "product", "sla_due_at"),
+        Index("ix_tickets_sla_due", "sla_due_at", "status", "response_breached_at", "resolution_breached_at"),
+        # (The status rides along so a view's count is read from the index alone.)
+        Index("ix_tickets_assignee_due", "assignee_id", "sla_due_at", "status"),
+        Index("ix_tickets_product_due", "product", "sla_due_at", "status"),
+        Index("ix_tickets_status_due", "status", "sla_due_at"),
         Index("ix_tickets_status_updated", "status", "updated_at"),
         Index("ix_tickets_updated", "updated_at"),
         Index("ix_tickets_reopened", "reopened_at"),
