@@ -146,6 +146,19 @@ def _problem(request: Request, flow: str, state: str, row: AccountToken | None) 
     return _notice(request, TITLES[flow], [text], _links(request, *links), status=404 if state == "unknown" else 410)
 
 
+# Each flow's link: the token's purpose, and why such a link cannot be used (its module's refusal).
+LINKS = {"invitation": (tokens.INVITATION, invitations.refusal), "reset": (tokens.RESET, recovery.refusal),
+         "verify": (tokens.VERIFICATION, signup.refusal)}
+
+
+def _usable(request: Request, db, flow: str, token: str) -> tuple[AccountToken | None, Response | None]:
+    """The row of a flow's link and None, or None and the page that says why the link cannot be used."""
+    purpose, refusal = LINKS[flow]
+    row = tokens.look_up(db, purpose, token)
+    state = refusal(row)
+    return (row, None) if state is None else (None, _problem(request, flow, state, row))
+
+
 def _signed_in(request: Request, response: Response, user: User, token: str, csrf_token: str) -> Response:
     """`response` with the cookies of the session just opened for `user` (as the sign-in form sets them)."""
     settings = request.app.state.settings
@@ -186,10 +199,9 @@ def _invitation_form(request: Request, row: AccountToken, token: str, *, name: s
 @router.get(_path("invitation"))
 def invitation_page(request: Request, token: str = "") -> Response:
     with request.app.state.sessionmaker() as db:
-        row = tokens.look_up(db, tokens.INVITATION, token)
-        state = invitations.refusal(row)
-        if state is not None:
-            return _problem(request, "invitation", state, row)
+        row, refused = _usable(request, db, "invitation", token)
+        if refused is not None:
+            return refused
         return _invitation_form(request, row, token, name=row.name)
 
 
@@ -204,10 +216,9 @@ def _accept(request: Request, token: str, fields: dict[str, str]) -> Response:
     make_db = request.app.state.sessionmaker
     try:
         with make_db.begin() as db:
-            row = tokens.look_up(db, tokens.INVITATION, token)
-            state = invitations.refusal(row)
-            if state is not None:
-                return _problem(request, "invitation", state, row)
+            row, refused = _usable(request, db, "invitation", token)
+            if refused is not None:
+                return refused
             if password != fields.get("confirm", ""):
                 invitations.clean_name(name)  # a name too long is said first
                 raise AccountError(f"confirm: {MISMATCH}")
@@ -216,10 +227,9 @@ def _accept(request: Request, token: str, fields: dict[str, str]) -> Response:
     except AccountError as exc:
         errors, messages = _refusal(exc, ("name", "password", "confirm"))
         with make_db() as db:
-            row = tokens.look_up(db, tokens.INVITATION, token)
-            state = invitations.refusal(row)
-            if state is not None:
-                return _problem(request, "invitation", state, row)
+            row, refused = _usable(request, db, "invitation", token)
+            if refused is not None:
+                return refused
             return _invitation_form(request, row, token, name=name[:MAX_NAME * 2], status=422, errors=errors,
                                     messages=messages)
     answer = RedirectResponse(site_root(request, request.app.state.settings), status_code=303)
@@ -269,10 +279,9 @@ def _reset_form(request: Request, row: AccountToken, token: str, *, status: int 
 @router.get(_path("reset_password"))
 def reset_password_page(request: Request, token: str = "") -> Response:
     with request.app.state.sessionmaker() as db:
-        row = tokens.look_up(db, tokens.RESET, token)
-        state = recovery.refusal(row)
-        if state is not None:
-            return _problem(request, "reset", state, row)
+        row, refused = _usable(request, db, "reset", token)
+        if refused is not None:
+            return refused
         return _reset_form(request, row, token)
 
 
@@ -287,10 +296,9 @@ def _reset(request: Request, token: str, fields: dict[str, str]) -> Response:
     make_db = request.app.state.sessionmaker
     try:
         with make_db.begin() as db:
-            row = tokens.look_up(db, tokens.RESET, token)
-            state = recovery.refusal(row)
-            if state is not None:
-                return _problem(request, "reset", state, row)
+            row, refused = _usable(request, db, "reset", token)
+            if refused is not None:
+                return refused
             if password != fields.get("confirm", ""):
                 raise AccountError(f"confirm: {MISMATCH}")
             user = recovery.complete_reset(db, row, password=password, client=_client(request))
@@ -298,10 +306,9 @@ def _reset(request: Request, token: str, fields: dict[str, str]) -> Response:
     except AccountError as exc:
         errors, messages = _refusal(exc, ("password", "confirm"))
         with make_db() as db:
-            row = tokens.look_up(db, tokens.RESET, token)
-            state = recovery.refusal(row)
-            if state is not None:
-                return _problem(request, "reset", state, row)
+            row, refused = _usable(request, db, "reset", token)
+            if refused is not None:
+                return refused
             return _reset_form(request, row, token, status=422, errors=errors, messages=messages)
     answer = _notice(request, "Password changed", [RESET_DONE], _links(request, "portal"), viewer=user)
     return _signed_in(request, answer, user, session_token, login.csrf_token)
@@ -352,10 +359,9 @@ async def sign_up(request: Request) -> Response:
 @router.get(_path("verify_sign_up"))
 def verify_sign_up_page(request: Request, token: str = "") -> Response:
     with request.app.state.sessionmaker() as db:
-        row = tokens.look_up(db, tokens.VERIFICATION, token)
-        state = signup.refusal(row)
-        if state is not None:
-            return _problem(request, "verify", state, row)
+        row, refused = _usable(request, db, "verify", token)
+        if refused is not None:
+            return refused
         return portal_page(request, "account/verify.html", "Confirm your email address", email=row.email,
                            org=row.organization.name if row.organization else "",
                            action=service_page("verify_sign_up", token=token))
@@ -367,10 +373,9 @@ def verify_sign_up(request: Request, token: str = "") -> Response:
     make_db = request.app.state.sessionmaker
     try:
         with make_db.begin() as db:
-            row = tokens.look_up(db, tokens.VERIFICATION, token)
-            state = signup.refusal(row)
-            if state is not None:
-                return _problem(request, "verify", state, row)
+            row, refused = _usable(request, db, "verify", token)
+            if refused is not None:
+                return refused
             user = signup.verify_sign_up(db, settings, row, client=_client(request))
             org_name = user.organization.name
             opened = None if user.awaiting_approval else accounts.open_session(db, user)
