@@ -269,3 +269,20 @@ def test_the_compact_posting_pool_writes_the_same_index_as_whoosh_s_own(tmp_path
         with whoosh_index.open_dir(folder).reader() as reader:
             postings.append(list(reader.iter_postings()))
     assert postings[0] == postings[1] and len(postings[0]) > 10_000
+
+
+def test_answers_stay_the_same_when_the_postings_cache_is_too_small_to_keep_them(tmp_path, records, monkeypatch):
+    """Rankers keep scored postings up to a size: a tiny budget evicts all the time and changes no answer."""
+    from kbgen.search import ranking
+
+    index_dir = tmp_path / "index"
+    build(index_dir, records)
+    queries = ["music on hold", "sip trunk registration", "recording retention", "firewall ports", "license expired"]
+    expected = {q: urls(index_dir, q) for q in queries}
+    monkeypatch.setattr(ranking, "CACHE_BYTES", 64)
+    indexes = Indexes()
+    for q in queries + queries:
+        found = search(indexes.get(index_dir), SearchRequest.parse(q))
+        assert [hit.url.split("#")[0] for hit in found.results] == expected[q], q
+    for ranker in (indexes.get(index_dir).pages, indexes.get(index_dir).sections):
+        assert len(ranker._cache) == 1 or ranker._cached_bytes <= 64

@@ -56,9 +56,7 @@ class SearchIndex:
         self.pages_reader = self.pages_index.reader()
         self.sections_reader = self.sections_index.reader()
         self.pages = Ranker(self.pages_reader, PAGE_FIELDS)
-        # Sections' postings are long (many sections per page): fewer of them are kept.
-        self.sections = Ranker(self.sections_reader, SECTION_FIELDS, cache_terms=300)
-        self.headings = Ranker(self.sections_reader, {"heading": 1.0}, cache_terms=300)  # for kbgen.search.rerank
+        self.sections = Ranker(self.sections_reader, SECTION_FIELDS)
         self.versions = page_versions.load(folder)  # declared in mkdocs.yml, preferred first
         self.docs: dict[int, _PageInfo] = {}
         self.copies: dict[str, list[int]] = {}  # version key -> the page's copies (only keys with several)

@@ -19,12 +19,13 @@ from whoosh.reading import TermNotFound
 
 K1 = 1.2
 B = 0.75
+CACHE_BYTES = 32 * 1024 * 1024  # per ranker: each term's scored postings (the 2,463-page corpus's queries keep ~2 MiB)
 
 
 class Ranker:
     """Scores the documents of one opened Whoosh reader for weighted fields."""
 
-    def __init__(self, reader, fields: dict[str, float], cache_terms: int = 3000):
+    def __init__(self, reader, fields: dict[str, float], cache_terms: int = 3000, cache_bytes: int | None = None):
         self.reader = reader
         self.fields = fields
         self.total = reader.doc_count_all()
@@ -36,6 +37,8 @@ class Ranker:
         self._cache: OrderedDict[str, tuple[array, array]] = OrderedDict()
         self._fields_cache: OrderedDict[str, frozenset[int]] = OrderedDict()
         self._cache_terms = cache_terms
+        # Postings are kept up to a size, not a count: a common word's run over many sections is long.
+        self._cache_bytes, self._cached_bytes = CACHE_BYTES if cache_bytes is None else cache_bytes, 0
         self._lock = threading.Lock()
         self._read_lock = threading.Lock()
 
@@ -59,9 +62,11 @@ class Ranker:
         docnums = array("i", sorted(combined))
         scores = array("f", (idf * (K1 + 1) * combined[d] / (K1 + combined[d]) for d in docnums))
         with self._lock:
-            self._cache[term] = (docnums, scores)
-            while len(self._cache) > self._cache_terms:
-                self._cache.popitem(last=False)
+            if term not in self._cache:
+                self._cache[term] = (docnums, scores)
+                self._cached_bytes += _size(docnums, scores)
+            while self._cached_bytes > self._cache_bytes and len(self._cache) > 1:
+                self._cached_bytes -= _size(*self._cache.popitem(last=False)[1])
         return docnums, scores
 
     def in_field(self, fieldname: str, term: str) -> frozenset[int]:
@@ -112,6 +117,10 @@ class Ranker:
                 totals[docnum] = totals.get(docnum, 0.0) + score
                 matched[docnum] = matched.get(docnum, 0) + 1
         return totals, matched
+
+
+def _size(docnums: array, scores: array) -> int:
+    return docnums.itemsize * len(docnums) + scores.itemsize * len(scores)
 
 
 # A concept: alternatives, each (its analyzed terms, weight); see Ranker.score.
