@@ -96,9 +96,10 @@ def prepare(project: Path, database_url: str) -> dict[str, str]:
         if rows:
             db.execute(insert(Ticket), rows)
         db.execute(insert(KeyCounter), [{"prefix": k, "last_number": v} for k, v in numbers.items()])
-    if engine.dialect.name == "postgresql":  # what autovacuum does after a bulk load; `kbgen serve` does SQLite's
+    if engine.dialect.name == "postgresql":  # what autovacuum does after a bulk load (PostgreSQL 13+ vacuums after
+        # inserts too, which lets queues read index-only); `kbgen serve` does SQLite's
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("ANALYZE")
+            conn.exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
     return env
 

@@ -6,9 +6,9 @@ import hashlib
 import secrets
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
-from kbgen.accounts.models import LoginSession, User
+from kbgen.accounts.models import LoginSession, Organization, User
 from kbgen.db import utcnow
 
 # The browser's session cookie (HttpOnly) and the JS-readable cookie with that session's CSRF token.
@@ -38,7 +38,10 @@ def find_session(db: Session, token: str | None, now: dt.datetime | None = None)
     if not token or len(token) > 200:
         return None
     now = now or utcnow()
-    login = db.scalar(select(LoginSession).where(LoginSession.token_hash == _digest(token)))
+    # The organization's domains are the admin pages' business: not read on every request.
+    login = db.scalar(select(LoginSession).where(LoginSession.token_hash == _digest(token))
+                      .options(joinedload(LoginSession.user).joinedload(User.organization)
+                               .lazyload(Organization.domains)))
     if login is None:
         return None
     if login.expired(now) or not login.user.can_sign_in:  # deactivated (or their organization) since

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, lazyload
 
-from kbgen.accounts import SUPPORT_ROLES, User
+from kbgen.accounts import SUPPORT_ROLES, Organization, User
 from kbgen.site.catalog import PRODUCTS, find_product
 from kbgen.db import utcnow
 from kbgen.tickets import workflow
@@ -149,6 +149,13 @@ def _paging(value: Any, default: int, high: int, field: str) -> int:
     return max(1, min(int(value), high))
 
 
+# A person in a list or a choice is a name and an organization's name: neither the organization's domains
+# nor a partner's further organizations are read (two queries per person otherwise; they load if asked).
+PERSON_ONLY = (lazyload(User.memberships), joinedload(User.organization).lazyload(Organization.domains))
+LISTED_PEOPLE = (joinedload(Ticket.organization).lazyload(Organization.domains),
+                 *(joinedload(person).options(*PERSON_ONLY) for person in (Ticket.requester, Ticket.assignee)))
+
+
 def list_tickets(session: Session, viewer: User | None, filters: TicketFilter | None = None,
                  levels: Any = None) -> TicketPage:
     """One page of the tickets `viewer` may see: their organizations', or every one for agents.
@@ -221,7 +228,8 @@ def list_tickets(session: Session, viewer: User | None, filters: TicketFilter | 
     # the eager joins lead the planner away from the index that reads the queue in order.
     ids = session.scalars(query.with_only_columns(Ticket.id).order_by(*order).limit(per_page)
                           .offset((page - 1) * per_page)).all()
-    found = {t.id: t for t in session.scalars(select(Ticket).where(Ticket.id.in_(ids))).unique()} if ids else {}
+    found = {t.id: t for t in session.scalars(select(Ticket).where(Ticket.id.in_(ids)).options(*LISTED_PEOPLE))
+             .unique()} if ids else {}
     return TicketPage([found[i] for i in ids if i in found], total, page, per_page, more)
 
 
@@ -253,13 +261,14 @@ def requesters_of(session: Session, viewer: User) -> list[User]:
         query = select(User).where(or_(User.organization_id.in_(viewer.organization_ids),
                                        User.id.in_(select(Ticket.requester_id).where(visible_to(viewer)).distinct())))
         limit = MAX_REQUESTER_CHOICES
-    return list(session.scalars(query.order_by(User.name, User.email).limit(limit)).all())
+    return list(session.scalars(query.order_by(User.name, User.email).limit(limit)
+                                .options(*PERSON_ONLY)).all())
 
 
 def agents(session: Session) -> list[User]:
     """The support team people can assign tickets to: agents and admins who can still sign in."""
     return list(session.scalars(select(User).where(User.role.in_(SUPPORT_ROLES), User.deactivated_at.is_(None))
-                                .order_by(User.name)).all())
+                                .order_by(User.name).options(*PERSON_ONLY)).all())
 
 
 def user_named(session: Session, wanted: str, field: str) -> User | None:
