@@ -13,6 +13,7 @@ from sqlalchemy import inspect, select, text, update
 from kbgen import accounts
 from kbgen.accounts import AccountError, AccountToken, Organization, OrganizationDomain, User, invitations, signup
 from kbgen.accounts.audit import AuditEvent
+from kbgen.db import utcnow
 from kbgen.mail.notifications import Outbox
 from kbgen.mail.sender import OutboxSender
 from kbgen.web.routes import account as pages
@@ -404,14 +405,28 @@ def test_sign_up_by_domain_confirms_the_address_then_signs_in(service):
 
 
 def test_a_sign_up_that_needs_approval_cannot_sign_in_until_an_admin_approves(service):
-    db_run(service, lambda db: setattr(accounts.find_organization(db, "Acme Telecom"), "signup_requires_approval", True))
+    def set_up(db):
+        accounts.find_organization(db, "Acme Telecom").signup_requires_approval = True
+        vendor = accounts.find_user(db, "sam@vendor.example").organization
+        db.add_all([User(organization=vendor, email="ada@vendor.example", name="Ada Admin", role="admin",
+                         password_hash="x"),
+                    User(organization=vendor, email="old@vendor.example", name="Old Admin", role="admin",
+                         password_hash="x", deactivated_at=utcnow())])
+    db_run(service, set_up)
     client = browser(service)
     sign_up(client, "dana@acme.example")
     waiting = client.post(last_link(service, "dana@acme.example"), follow_redirects=False)
     assert waiting.status_code == 200 and "kbgen_session" not in waiting.cookies
     assert "Acme Telecom has an administrator approve each new account first" in paragraphs(waiting)
-    assert delivered(service)[-1]["Subject"] == ("Your sign-up for the Acme Telecom support portal is waiting for "
-                                                 "approval")
+    told = {m["X-Rcpt-To"]: m for m in delivered(service)[1:]}
+    assert sorted(told) == ["ada@vendor.example", "dana@acme.example"]  # not the agent, not a deactivated admin
+    assert told["dana@acme.example"]["Subject"] == ("Your sign-up for the Acme Telecom support portal is waiting "
+                                                    "for approval")
+    to_admin = told["ada@vendor.example"]
+    assert to_admin["Subject"] == "A new account for Acme Telecom waits for your approval: Dana Doe"
+    dana = db_run(service, lambda db: accounts.find_user(db, "dana@acme.example").id)
+    assert f"https://support.example.com/admin/users/{dana}/" in body(to_admin)
+    assert "Dana Doe (dana@acme.example) signed up" in body(to_admin) and NEW_PASSWORD not in body(to_admin)
     refused = client.post("/api/session", json={"email": "dana@acme.example", "password": NEW_PASSWORD})
     assert refused.status_code == 403 and "waiting for an administrator's approval" in refused.json()["detail"]
 

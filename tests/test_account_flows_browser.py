@@ -11,7 +11,7 @@ import pytest
 
 from conftest import LiveServer, axe_problems
 from kbgen import accounts
-from kbgen.accounts import OrganizationDomain, invitations, signup
+from kbgen.accounts import OrganizationDomain, invitations
 from kbgen.facts import page as site_page, service_page
 from kbgen.settings import Settings
 from kbgen.web.app import create_app
@@ -203,10 +203,22 @@ def test_a_sign_up_awaiting_approval_cannot_sign_in_until_approved(portal, page)
     error.wait_for(state="visible")
     assert "waiting for an administrator's approval" in error.inner_text()
 
-    with portal.app.state.sessionmaker.begin() as db:
-        signup.approve(db, portal.app.state.settings, accounts.find_user(db, "dana@acme.example"),
-                       by=accounts.find_user(db, "sam@vendor.example"))
-    assert portal.smtp.wait_for(3)[-1]["Subject"] == "Your account for the Acme Telecom support portal is approved"
+    # The admin is told by email, follows its link, signs in and approves.
+    [to_admin] = [m for m in portal.smtp.wait_for(3) if m["X-Rcpt-To"] == "sam@vendor.example"]
+    assert to_admin["Subject"] == "A new account for Acme Telecom waits for your approval: Dana Doe"
+    review = re.search(re.escape(portal.url) + r"/admin/users/\d+/", to_admin.get_body(("plain",)).get_content())
+    admin = page.context.browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        admin.request.post(f"{portal.url}/api/session", data={"email": "sam@vendor.example", "password": PASSWORD})
+        admin_page = admin.new_page()
+        admin_page.goto(review.group(0))
+        assert admin_page.locator("h1").inner_text() == "Dana Doe"
+        admin_page.get_by_role("button", name="Approve sign-up").click()
+        admin_page.wait_for_url("**/admin/users/*/?done=approved")
+    finally:
+        admin.close()
+    approved = [m for m in portal.smtp.wait_for(4) if m["X-Rcpt-To"] == "dana@acme.example"][-1]
+    assert approved["Subject"] == "Your account for the Acme Telecom support portal is approved"
     page.fill("#kbgen-login-email", "dana@acme.example")
     page.fill("#kbgen-login-password", NEW_PASSWORD)
     page.click("form[data-kbgen-login] button")

@@ -186,10 +186,20 @@ def organizations(db: Session) -> list[tuple[Organization, int]]:
 
 # -- people ----------------------------------------------------------------------------------------
 
+def _can_administer_now():
+    return (User.role.in_([str(r) for r in ADMIN_ROLES]), User.deactivated_at.is_(None),
+            User.awaiting_approval.is_(False), Organization.deactivated_at.is_(None))
+
+
 def _active_admins(db: Session):
     return (select(func.count(User.id)).join(Organization, Organization.id == User.organization_id)
-            .where(User.role.in_([str(r) for r in ADMIN_ROLES]), User.deactivated_at.is_(None),
-                   User.awaiting_approval.is_(False), Organization.deactivated_at.is_(None)))
+            .where(*_can_administer_now()))
+
+
+def active_admins(db: Session) -> list[User]:
+    """The admins who can sign in now: those told of a sign-up that awaits approval."""
+    return list(db.scalars(select(User).join(Organization, Organization.id == User.organization_id)
+                           .where(*_can_administer_now()).order_by(User.id)))
 
 
 def _other_admins(db: Session, *, user_id: int | None = None, organization_id: int | None = None) -> int:

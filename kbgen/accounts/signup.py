@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kbgen.accounts import audit, mail_limits, tokens
+from kbgen.accounts.admin import active_admins
 from kbgen.accounts.invitations import clean_name
 from kbgen.accounts.models import AccountError, AccountToken, Organization, OrganizationDomain, User
 from kbgen.accounts.passwords import check_new_password, hash_password
@@ -104,6 +105,11 @@ def verify_sign_up(db: Session, settings: Settings, token_row: AccountToken, *, 
     if user.awaiting_approval:
         account_mail.queue_account_email(db, settings, "sign_up_awaiting_approval", to_email=user.email,
                                          to_name=user.name, org=org.name)
+        review = account_mail.link(settings, "admin_user", id=user.id)
+        for admin in active_admins(db):  # someone has to approve it: they learn of it without checking a page
+            account_mail.queue_account_email(db, settings, "sign_up_needs_approval", to_email=admin.email,
+                                             to_name=admin.name, link=review, org=org.name,
+                                             person=user.email, person_name=user.name)
     return user
 
 

@@ -22,7 +22,8 @@ from kbgen.settings import Settings
 from kbgen.site.brand import for_settings
 from kbgen.templates import render
 
-KINDS = ("invitation", "password_reset", "verify_sign_up", "sign_up_approved", "sign_up_awaiting_approval")
+KINDS = ("invitation", "password_reset", "verify_sign_up", "sign_up_approved", "sign_up_awaiting_approval",
+         "sign_up_needs_approval")
 EVENT_PREFIX = "account."  # Outbox.event of these emails: "account.invitation", ...
 NO_REPLY_NOTE = "Please do not reply to this email: replies to this address are not read."
 
