@@ -1,9 +1,11 @@
 """Search quality on the demo portal, built with the real `kbgen build`: customers' own
-words, typos and synonyms find the page that answers, and the section that answers."""
+words, typos and synonyms find the page that answers, and the section that answers. The
+last tests build a few made-up pages to pin what decides between two close pages."""
 from __future__ import annotations
 
 import pytest
 
+from kbgen.search.indexer import IndexBuilder, PageRecord
 from kbgen.search.live import Indexes
 from kbgen.search.query import SearchRequest, search
 
@@ -115,3 +117,53 @@ def test_queries_of_junk_or_great_length_are_answered(index):
     long = ask(index, ("one-way audio behind NAT " * 50)[:1000])
     assert pages(long)[0] == "kb/xcally/troubleshooting/one-way-audio/"
     assert ask(index, "the of and to").total == 0  # only common words: nothing to look for
+
+
+def _page(url: str, title: str, html: str) -> PageRecord:
+    return PageRecord(url=url, path=url.strip("/") + ".md", title=title, html=html, product=None, type=None)
+
+
+def _built(index_dir, records: list[PageRecord]):
+    builder = IndexBuilder(index_dir)
+    for one in records:
+        builder.add(one)
+    builder.finish()
+    return Indexes().get(index_dir)
+
+
+def test_the_folders_a_page_is_in_count_with_its_words(tmp_path):
+    # The same page in two places; the customer's words name the folders of one of them.
+    text = "<p>Create the table, then set the connection string in the configuration file.</p>"
+    built = _built(tmp_path / "index", [
+        _page("reporting/call-records/postgresql/", "PostgreSQL backend", text),
+        _page("reporting/channel-events/postgresql/", "PostgreSQL backend", text),
+        _page("reporting/channel-events/", "Channel events", "<p>What happened to each channel, event by event.</p>"),
+        _page("reporting/call-records/", "Call records", "<p>One record per call.</p>"),
+    ])
+    found = pages(ask(built, "log channel events to postgresql"))
+    assert found.index("reporting/channel-events/postgresql/") < found.index("reporting/call-records/postgresql/")
+
+
+def test_a_word_inside_a_camelcase_title_counts_as_a_title_word(tmp_path):
+    built = _built(tmp_path / "index", [
+        _page("api/ConfKick/", "ConfKick", "<p>Removes a participant from a bridge.</p>"
+                                           "<h2 id='syntax'>Syntax</h2><p>ConfKick(bridge,channel)</p>"),
+        _page("guides/moderation/", "Moderating bridges",
+              "<p>A moderator can kick a participant. To kick someone press 3; kick lists show who was removed.</p>"),
+        _page("guides/bridges/", "Bridges", "<p>A bridge joins participants.</p>"),
+    ])
+    assert pages(ask(built, "kick a participant"))[0] == "api/ConfKick/"
+
+
+def test_a_word_only_a_page_has_next_to_a_common_one_is_taken_for_a_typo(tmp_path):
+    # "mesage" is on one page (a typo in the docs themselves), "message" on a dozen.
+    built = _built(tmp_path / "index", [
+        *(_page(f"guides/topic-{i}/", f"Topic {i}",
+                f"<p>Each message of topic {i} is logged{' (every mesage)' if i == 3 else ''}.</p>") for i in range(12)),
+        _page("dev/commit-messages/", "Commit messages", "<p>Write the message of a commit in the imperative.</p>"),
+        _page("dev/commits/", "Commits", "<p>Every commit is reviewed and squashed.</p>"),
+    ])
+    response = ask(built, "commit mesage")
+    assert response.suggestion == "commit message"
+    assert pages(response)[0] == "dev/commit-messages/"
+    assert ask(built, "commit message").suggestion is None

@@ -18,6 +18,7 @@ from kbgen.settings import yes_or_no
 from kbgen.site.catalog import ARTICLE_TYPES, PRODUCTS, find_product, find_type
 from kbgen.search.analysis import is_stop, stem_word, terms, words
 from kbgen.search.live import SearchIndex
+from kbgen.search import names
 from kbgen.search import versions as page_versions
 from kbgen.search.ranking import Concept
 from kbgen.search.rerank import rerank
@@ -28,13 +29,36 @@ MAX_TERMS = 24  # a pasted log line still gets an answer; only its first words c
 MAX_LIMIT = 50
 MAX_PAGE = 100
 FEW = 3  # fewer results than this and a misspelled query gets its corrected results too
+# A word this few pages use, next to one ten times commoner, is taken for a typo (often one the docs
+# themselves made: "mesage" is on a page): it is corrected, and the corrected results come first.
+RARE_PAGES = 2
 
 SYNONYM_WEIGHT = 0.8
 PREFIX_WEIGHT = 0.6
 TITLE_BONUS = 0.5
+# Coordination: a page's score * (1 - COORDINATION + COORDINATION * share of the concepts it has).
+# 0.5 until the folders and CamelCase titles counted; since then 0.3 is better on the tuning half and
+# queries.yml (a customer's own words often include one that no answering page says); 0.4 and 0.6 worse.
+COORDINATION = 0.3
+# A page's folders naming the customer's words (kbgen.search.names): score * e^(PLACE_WEIGHT * share named);
+# MRR@10 on the tuning half 0.75 -> 0.78. Tried 0.5-1.0 (0.7-1.0 alike); only the last 1-3 folders
+# (worse: "Configuration/Interfaces/..." says something too); leaving out folder words that more than
+# 5-40% of the pages have (worse); counting the page's own last address part as a folder (no better).
+PLACE_WEIGHT = 0.7
 IN_TITLE_WEIGHT = 0.3
 PART_WEIGHT = 0.5  # res_pjsip's parts, when a page does not use the whole identifier
 RERANK = 50  # the best pages whose sections are looked at to reorder them (kbgen.search.rerank)
+# Tried for the customer's own words (paraphrases) and left out, figures on the tuning half / queries.yml:
+# - general English words that say how much, where or when ("one after another", "whole", "inside")
+#   counted at 0.1-0.5 in score and coordination: no better (0.750 -> 0.749-0.752 / 0.806 -> 0.817),
+#   and fewer held-out queries answered in the top 10;
+# - words no page has in a title or heading ("noisy", "abroad") counted at 0.3-0.7: worse everywhere;
+# - a page-level bonus for the words in a page's headings (0.2-0.4): worse (0.791 -> 0.781-0.784);
+# - capping a word's idf at that of a word 3-100 pages have: within +-0.005;
+# - each word's commonest completions as alternatives ("play" -> playback) at 0.3-0.7: no better;
+# - a built-in list of ~90 general telephony/support synonym groups ("meeting" ~ "conference",
+#   "billing record" ~ "cdr") at 0.4-0.8: +0.01 / +0.02, but none on the held-out half's own words
+#   (its paraphrases use other words than a general list foresees): synonyms.yml is the writers' place.
 WEAK_SHARE = 0.5  # the best result has fewer than this share of the searched words: "only weak matches"
 
 
@@ -240,26 +264,35 @@ def _match(index: SearchIndex, plan: _Plan) -> _Matches:
     wanted = len(plan.concepts)
     if wanted > 1:
         # Coordination: a page about all the customer's words beats one repeating a single word.
-        scores = {d: s * (0.5 + 0.5 * matched[d] / wanted) for d, s in scores.items()}
+        scores = {d: s * (1.0 - COORDINATION + COORDINATION * matched[d] / wanted) for d, s in scores.items()}
     # A title that says what the customer asked, and little else, is the page they want:
-    # BM25F alone lets a long body's many mentions outweigh it.
-    in_title: dict[int, int] = {}
+    # BM25F alone lets a long body's many mentions outweigh it. A CamelCase title names its words
+    # too, and is as long as they are: "kick" is in ConfKick, but says half of it.
+    lengths, parts_lengths = index.pages.lengths["title"], index.pages.lengths["title_parts"]
+    for d, count in _count_concepts(plan, lambda member: _titled(index, member)).items():
+        if d in scores:
+            covered = count / wanted
+            exact = min(1.0, count / max(lengths[d], parts_lengths[d], 1.0))
+            scores[d] *= 1.0 + TITLE_BONUS * covered * (1.0 + exact)
+    # The folders a page is in name its topic too (kbgen.search.names). With one word the title says
+    # it better: every page in a folder of that name would rise alike, above the page named so.
+    if wanted > 1:
+        for d, count in _count_concepts(plan, lambda member: names.in_folders(index, member)).items():
+            if d in scores:
+                scores[d] *= math.exp(PLACE_WEIGHT * count / wanted)
+    return _Matches(plan, scores, matched)
+
+
+def _count_concepts(plan: _Plan, pages_having) -> dict[int, int]:
+    """For each page having some concept (any alternative: all its terms), how many of the plan's concepts it has."""
+    counts: dict[int, int] = {}
     for concept in plan.concepts:
         docs: set[int] = set()
         for member, _ in concept:
-            found = index.pages.in_field("title", member[0])
-            for term in member[1:]:
-                found = found & index.pages.in_field("title", term)
-            docs |= found
+            docs |= pages_having(member)
         for d in docs:
-            in_title[d] = in_title.get(d, 0) + 1
-    lengths = index.pages.lengths["title"]
-    for d, count in in_title.items():
-        if d in scores:
-            covered = count / wanted
-            exact = min(1.0, count / max(lengths[d], 1.0))
-            scores[d] *= 1.0 + TITLE_BONUS * covered * (1.0 + exact)
-    return _Matches(plan, scores, matched)
+            counts[d] = counts.get(d, 0) + 1
+    return counts
 
 
 def _allowed(index: SearchIndex, docnums, product: str | None, type_: str | None) -> set[int]:
@@ -326,7 +359,7 @@ def _checked_words(text: str) -> list[str]:
 
 
 def _suggest(index: SearchIndex, text: str) -> tuple[str | None, bool]:
-    """(corrected query or None, whether some word is unknown to every page)."""
+    """(corrected query or None, whether some word is unknown to every page or taken for a typo)."""
     speller = index.speller
     replacements: dict[str, str] = {}
     unknown = False
@@ -334,7 +367,7 @@ def _suggest(index: SearchIndex, text: str) -> tuple[str | None, bool]:
         if index.synonyms.knows(stem_word(word)):
             continue
         pages = index.pages.frequency(stem_word(word))
-        if pages > 2:
+        if pages > RARE_PAGES:
             continue
         better = speller.correct(word)
         if better is not None and is_stop(better):
@@ -344,8 +377,10 @@ def _suggest(index: SearchIndex, text: str) -> tuple[str | None, bool]:
             if better:
                 replacements[word] = better
         elif better and speller.frequency(better) >= 10 * max(speller.frequency(word), 1):
-            # A word a few pages use (often a typo in the docs themselves) but far less than a close one.
+            # A word a few pages use (often a typo in the docs themselves) but far less than a close one:
+            # its literal results are as much guesses as an unknown word's.
             replacements[word] = better
+            unknown = True
     if not replacements:
         return None, unknown
     corrected = re.sub(r"\w+(?:[._]\w+)*",
@@ -374,13 +409,14 @@ def search(index: SearchIndex | None, request: SearchRequest) -> SearchResponse:
     exact = _match(index, plan)
     runs = [exact]
     exact_total = len(_allowed(index, exact.scores, request.product, request.type))
-    if exact_total < FEW or any(not index.pages.frequency(stem_word(w)) and not index.synonyms.knows(stem_word(w))
-                                for w in _checked_words(request.q)):
+    if exact_total < FEW or any(index.pages.frequency(stem_word(w)) <= RARE_PAGES
+                                and not index.synonyms.knows(stem_word(w)) for w in _checked_words(request.q)):
         suggestion, unknown = _suggest(index, request.q)
         corrected_plan = _plan(index, suggestion, request.partial) if suggestion else None
         if corrected_plan is not None:
             corrected = _match(index, corrected_plan)
-            # With an unknown word, the literal results are guesses from the other words: corrected first.
+            # With an unknown (or rare, typo-like) word, the literal results are guesses from the other words:
+            # corrected first.
             runs = [corrected, exact] if unknown else [exact, corrected]
             response.suggestion = suggestion
 
@@ -437,4 +473,16 @@ def _hit(index: SearchIndex, docnum: int, plan: _Plan, stems: set[str], prefixes
 
 
 def _in_title(index: SearchIndex, member: tuple[str, ...], docnum: int) -> bool:
-    return all(docnum in index.pages.in_field("title", term) for term in member)
+    return docnum in _titled(index, member)
+
+
+def _titled(index: SearchIndex, member: tuple[str, ...]) -> frozenset[int]:
+    """The pages whose title has every term of a member, as a word or inside a CamelCase name (ConfKick: kick)."""
+    found: frozenset[int] | None = None
+    for term in member:
+        having = index.pages.in_field("title", term)
+        parts = names.in_title_parts(index, term)
+        if parts:
+            having = having | parts
+        found = having if found is None else found & having
+    return found or frozenset()

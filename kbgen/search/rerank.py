@@ -13,7 +13,9 @@ from bisect import bisect_left
 
 SECTION_BONUS = 0.3  # title + one short section holding every searched word, against words scattered
 NEAR_WORDS = 50  # a section longer than this holds the words less close together: its count is scaled down
-# Tried and left out: a bonus for title + one heading saying every word (0.15-0.3: no better on the tuning half).
+# Tried and left out: a bonus for title + one heading saying every word (0.15-0.3: no better on the tuning half);
+# weighing sections by the searched words' importance (no better); favouring pages of fewer sections,
+# score * (most sections / its sections)^0.05-0.2 (tuning half better, queries.yml worse).
 
 
 def rerank(index, concepts, scores: dict[int, float], candidates: list[int]) -> dict[int, float]:
