@@ -22,11 +22,14 @@ import re
 from types import SimpleNamespace
 from typing import Any
 
-from kbgen.accounts import ADMIN_ROLES, CSRF_COOKIE, ROLES, SUPPORT_ROLES
+from kbgen.accounts.cookies import CSRF_COOKIE
+from kbgen.accounts.roles import ADMIN_ROLES, ROLES, SUPPORT_ROLES
 from kbgen.forms import DEFAULT_PRIORITY, PRIORITIES, SUMMARY_MAX_LENGTH
 from kbgen.settings import Settings
 from kbgen.site.catalog import ARTICLE_TYPES, LICENSING, PRODUCTS, SECTIONS, SOFTWARE, product_by_slug
-from kbgen.tickets import KEY_PATTERN, MAX_COMMENT_CHARS, MAX_PER_PAGE, SORTS, TicketFilter, page_url, workflow
+from kbgen.tickets import workflow
+from kbgen.tickets.keys import KEY_PATTERN, page_url
+from kbgen.tickets.limits import MAX_COMMENT_CHARS, MAX_PER_PAGE, SORT_COLUMNS, TicketFilter
 
 __all__ = ["BUILT_ASSETS", "NEXT_MAX_LENGTH", "NEXT_PATTERN", "PAGES", "SERVICE_PAGES", "built_assets", "export", "page",
            "safe_next", "service_page", "template_globals"]
@@ -132,7 +135,7 @@ def export(settings: Settings | None = None) -> dict[str, Any]:
         "key_pattern": KEY_PATTERN,
         "pages": dict(PAGES),
         "service_pages": dict(SERVICE_PAGES),
-        "sorts": list(SORTS),
+        "sorts": list(SORT_COLUMNS),
         "default_sort": TicketFilter.sort,
         "next_pattern": NEXT_PATTERN,
         "limits": _limits(settings),
@@ -150,7 +153,7 @@ def template_globals(settings: Settings | None = None) -> dict[str, Any]:
         product=product_by_slug, statuses=workflow.STATUSES, status=workflow.find_status,
         priorities=PRIORITIES, default_priority=DEFAULT_PRIORITY, roles=ROLES, support_roles=SUPPORT_ROLES,
         admin_roles=ADMIN_ROLES,
-        key_pattern=KEY_PATTERN, pages=dict(PAGES), page=page, service_page=service_page, sorts=tuple(SORTS), default_sort=TicketFilter.sort,
+        key_pattern=KEY_PATTERN, pages=dict(PAGES), page=page, service_page=service_page, sorts=tuple(SORT_COLUMNS), default_sort=TicketFilter.sort,
         next_pattern=NEXT_PATTERN, limits=SimpleNamespace(**_limits(settings)),
         export=lambda: export(settings),
     )

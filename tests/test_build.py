@@ -188,3 +188,15 @@ def test_nav_rules_order_and_name_sections_without_mkdocs():
     assert [i.title for i in nav] == ["Home", "Knowledge Base", "Advanced Wiki", "My requests"]
     assert [i.title for i in nav[2].children] == ["Wiki home", "Installation", "Technical resources"]
     assert [i.file.src_uri for i in nav[3].children] == ["requests/index.md"]
+
+
+def test_a_build_does_not_load_the_service_s_database_layer():
+    """`kbgen build` runs in CI beside other jobs: the plugin, the build and the facts it shows load
+    neither SQLAlchemy nor the web framework (they were a quarter of a corpus build's memory)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, kbgen.cli, kbgen.site.build, kbgen.site.plugin, kbgen.facts; kbgen.facts.export(); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'fastapi', 'starlette', 'argon2'}))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"

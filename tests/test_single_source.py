@@ -30,7 +30,7 @@ HOME = {
     "product": KBGEN / "site" / "catalog.py",
     "role": KBGEN / "accounts",
     "key": KBGEN / "tickets" / "keys.py",
-    "sort": KBGEN / "tickets" / "queries.py",
+    "sort": KBGEN / "tickets" / "limits.py",
     "page": KBGEN / "facts.py",
 }
 # Theme templates of built assets: they hold the facts only as {{ facts... }}.

@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from kbgen.accounts.models import SESSION_IDLE, SESSION_LIFETIME, LoginFailure, LoginSession
 from kbgen.accounts.people import AccountError, normalize_email
+from kbgen.accounts.cookies import DEVICE_COOKIE  # noqa: F401 - importable from here too
 from kbgen.accounts.sessions import _digest
 from kbgen.db import utcnow
 
-DEVICE_COOKIE = "kbgen_device"
 DEVICE_LIFETIME = dt.timedelta(days=365)
 _DEVICE_ACCOUNTS = 4  # accounts one browser is remembered for (a shared office computer)
 _DEVICE_TOKEN = re.compile(r"^[0-9a-f]{32}\.[0-9a-f]{64}$")

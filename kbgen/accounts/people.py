@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from kbgen.accounts.models import MAX_EMAIL, MAX_NAME, AccountError, LoginSession, Organization, User
 from kbgen.accounts.passwords import hash_password, password_matches, rehashed
+from kbgen.accounts.refusals import DEACTIVATED_MESSAGE, PENDING_MESSAGE
 from kbgen.accounts.roles import ROLES, role_of
 from kbgen.db import utcnow
 from kbgen.mail.addresses import EMAIL_RE, is_email_address
@@ -73,9 +74,6 @@ def set_password(db: Session, email: str, password: str) -> User:
     return user
 
 
-DEACTIVATED_MESSAGE = ("This account has been deactivated. Ask your organization's administrator or the support "
-                       "team if you need it again.")
-PENDING_MESSAGE = "Your sign-up is waiting for an administrator's approval. You will get an email when it is approved."
 
 
 def sign_in_refusal(user: User) -> str | None:

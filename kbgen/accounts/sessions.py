@@ -9,11 +9,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, joinedload
 
 from kbgen.accounts.models import LoginSession, Organization, User
+from kbgen.accounts.cookies import CSRF_COOKIE, SESSION_COOKIE  # noqa: F401 - importable from here too
 from kbgen.db import utcnow
-
-# The browser's session cookie (HttpOnly) and the JS-readable cookie with that session's CSRF token.
-SESSION_COOKIE = "kbgen_session"
-CSRF_COOKIE = "kbgen_csrf"
 
 _TOUCH_EVERY = dt.timedelta(minutes=5)  # one write per five minutes of activity, not per request
 

@@ -10,6 +10,6 @@ The tables are in `models`; the articles a vote may name come from the built sit
 """
 from __future__ import annotations
 
-from kbgen.feedback.models import ArticleVote, JourneyStep
+from kbgen.exports import lazy
 
-__all__ = ["ArticleVote", "JourneyStep"]
+__getattr__ = lazy(__name__, globals(), {"models": "ArticleVote JourneyStep"})

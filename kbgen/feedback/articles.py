@@ -10,10 +10,9 @@ import json
 import re
 from pathlib import Path
 
-from kbgen.feedback.models import MAX_PATH
-
 ARTICLES_FILE = ".kbgen/articles.json"
 FORMAT = 1
+MAX_PATH = 300  # an article's address in the site ("kb/xcally/how-to/set-up-sip-trunk/")
 # An article's address from the site's root, as MkDocs writes it: "kb/xcally/how-to/set-up-sip-trunk/".
 _PATH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.~-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.~-]*)*/?")
 

@@ -7,8 +7,8 @@ from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Te
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kbgen.db import Base
+from kbgen.feedback.articles import MAX_PATH
 
-MAX_PATH = 300  # an article's address in the site ("kb/xcally/how-to/set-up-sip-trunk/")
 MAX_COMMENT = 1000
 MAX_STEP_TEXT = 300
 

@@ -17,8 +17,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
-
-from kbgen.web.csrf import origin_of
+from urllib.parse import urlsplit
 
 log = logging.getLogger("kbgen.site.csp")
 
@@ -39,6 +38,23 @@ _SRC = re.compile(r"\bsrc\s*=", re.I)
 # Types a browser runs as script; anything else (application/json, ...) is data the CSP ignores.
 _JS_TYPES = {"", "module", "text/javascript", "application/javascript", "text/ecmascript",
              "application/ecmascript", "text/jscript", "text/livescript", "application/x-javascript"}
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: str) -> str | None:
+    """scheme://host[:port] of a URL, normalized for comparison (the policy's sources here, CSRF checks in
+    kbgen/web/csrf.py); None for anything else (e.g. "null")."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != _DEFAULT_PORTS[parts.scheme] else "")
 
 
 def source_hash(text: str) -> str:

@@ -11,49 +11,32 @@
     errors.py        refusals, each with the HTTP status the API answers with
     markup.py, filetypes.py, automations.py, servers.py: comment HTML, file types, new-ticket automations
 
+    limits.py        the requests list's filters, sorts and page sizes, a comment's length (no database)
+    views.py         the support team's queues
+
 The HTTP routes (kbgen/web/routes/) and the CLI (kbgen/cli/tickets.py) are thin adapters
-over these functions. The names below stay importable from `kbgen.tickets`.
+over these functions. The names below stay importable from `kbgen.tickets`, each module
+imported when one of its names is first used (kbgen/exports.py).
 """
 from __future__ import annotations
 
-from kbgen.tickets import workflow
-from kbgen.tickets.attachments import (Stored, Upload, attachment_path, attachment_rows, check_upload_limits,
-                                       clean_filename, discard, store_files)
-from kbgen.tickets.errors import (AttachmentNotAccepted, AttachmentRejected, CommentRejected, FilterInvalid,
-                                  NotAllowed, OrganizationInvalid, TicketClosed, TicketError,
-                                  TicketNotFound)
-from kbgen.tickets.keys import KEY_PATTERN, format_key, next_number, page_url
-from kbgen.tickets.markup import plain_text_html, render_markdown
-from kbgen.tickets.models import (ASSIGNED, AUTOMATION, AUTOMATION_FAILED, COMMENT, CREATED, EVENT_KINDS, PRIORITY,
-                                  RATING, SLA_BREACH, Rating, Watcher,
-                                  MAX_FILENAME, MAX_SUMMARY, NOTE, STATUS, Attachment, KeyCounter, Ticket,
-                                  TicketConsent, TicketEvent, utcnow)
-from kbgen.tickets.presentation import EnteredField, entered_fields, iso, person, situation
-from kbgen.tickets.queries import (MAX_ID, MAX_PAGE, MAX_PER_PAGE, MAX_REQUESTER_CHOICES, SORTS, TicketFilter,
-                                   TicketPage, agents, get_attachment, get_ticket, is_agent, list_tickets,
-                                   requesters_of, sees_everything, user_named, visible_attachments, visible_events)
-from kbgen.tickets.ratings import MAX_RATING_COMMENT, SCALE, RatingRefused, can_rate, rate
-from kbgen.tickets.service import (MAX_COMMENT_CHARS, add_comment, assign, assign_to, auto_close, auto_close_on,
-                                   change_priority, closed_message,
-                                   create_ticket, record_breaches,
-                                   new_request_url, run_automations, transition)
+from kbgen.exports import lazy
 
-__all__ = [
-    "workflow",
-    "Stored", "Upload", "attachment_path", "attachment_rows", "check_upload_limits", "clean_filename", "discard",
-    "store_files",
-    "AttachmentNotAccepted", "AttachmentRejected", "CommentRejected", "FilterInvalid", "NotAllowed", "OrganizationInvalid", "TicketClosed",
-    "TicketError", "TicketNotFound",
-    "KEY_PATTERN", "format_key", "next_number", "page_url",
-    "plain_text_html", "render_markdown",
-    "ASSIGNED", "AUTOMATION", "AUTOMATION_FAILED", "COMMENT", "CREATED", "EVENT_KINDS", "MAX_FILENAME", "MAX_SUMMARY",
-    "NOTE", "STATUS", "Attachment", "KeyCounter", "Ticket", "TicketConsent", "TicketEvent", "utcnow",
-    "EnteredField", "entered_fields", "iso", "person", "situation",
-    "MAX_ID", "MAX_PAGE", "MAX_PER_PAGE", "MAX_REQUESTER_CHOICES", "SORTS", "TicketFilter", "TicketPage", "agents",
-    "get_attachment", "get_ticket", "is_agent", "list_tickets", "requesters_of", "sees_everything", "user_named",
-    "visible_attachments", "visible_events", "change_priority", "record_breaches", "auto_close", "auto_close_on", "PRIORITY", "RATING", "SLA_BREACH",
-    "Rating", "Watcher",
-    "MAX_COMMENT_CHARS", "add_comment", "assign", "assign_to", "closed_message", "create_ticket", "new_request_url",
-    "run_automations", "transition",
-    "MAX_RATING_COMMENT", "SCALE", "RatingRefused", "can_rate", "rate",
-]
+__getattr__ = lazy(__name__, globals(), {
+    "attachments": "Stored Upload attachment_path attachment_rows check_upload_limits clean_filename discard "
+                   "store_files",
+    "errors": "AttachmentNotAccepted AttachmentRejected CommentRejected FilterInvalid NotAllowed OrganizationInvalid "
+              "TicketClosed TicketError TicketNotFound",
+    "keys": "KEY_PATTERN format_key next_number page_url",
+    "markup": "plain_text_html render_markdown",
+    "models": "ASSIGNED AUTOMATION AUTOMATION_FAILED COMMENT CREATED EVENT_KINDS PRIORITY RATING SLA_BREACH Rating "
+              "Watcher MAX_FILENAME MAX_SUMMARY NOTE STATUS Attachment KeyCounter Ticket TicketConsent TicketEvent "
+              "utcnow",
+    "presentation": "EnteredField entered_fields iso person situation",
+    "limits": "MAX_ID MAX_PAGE MAX_PER_PAGE MAX_COMMENT_CHARS TicketFilter",
+    "queries": "MAX_REQUESTER_CHOICES SORTS TicketPage agents get_attachment get_ticket is_agent list_tickets "
+               "requesters_of sees_everything user_named visible_attachments visible_events",
+    "ratings": "MAX_RATING_COMMENT SCALE RatingRefused can_rate rate",
+    "service": "add_comment assign assign_to auto_close auto_close_on change_priority closed_message create_ticket "
+               "record_breaches new_request_url run_automations transition",
+})

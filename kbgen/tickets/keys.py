@@ -5,8 +5,10 @@ KEY_PATTERN and page_url are the one definition of what a key looks like and whe
 """
 from __future__ import annotations
 
-from sqlalchemy import update
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the static build reads the key's pattern and page without loading the database layer
+    from sqlalchemy.orm import Session
 
 KEY_PATTERN = r"[A-Za-z]{1,10}-[0-9]{1,10}"
 PAGE_PATH = "requests/{key}/"  # relative to the site root
@@ -27,6 +29,8 @@ def next_number(session: Session, prefix: str) -> int:
     The UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite) before
     reading, so two concurrent intakes can never get the same number.
     """
+    from sqlalchemy import update
+
     from kbgen.tickets.models import KeyCounter
 
     counters = KeyCounter.__table__  # Core, not the ORM: this runs once per ticket and needs no objects

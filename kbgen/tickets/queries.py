@@ -6,7 +6,7 @@ Another organization's ticket is "not found", never "forbidden": nobody learns w
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 from sqlalchemy import func, or_, select
@@ -17,10 +17,9 @@ from kbgen.site.catalog import PRODUCTS, find_product
 from kbgen.db import utcnow
 from kbgen.tickets import workflow
 from kbgen.tickets.errors import FilterInvalid, TicketNotFound
+from kbgen.tickets.limits import (COUNT_CAP, MAX_ID, MAX_PAGE, MAX_PER_PAGE, SORT_CHOICES, SORT_COLUMNS,  # noqa: F401
+                                  TicketFilter)
 from kbgen.tickets.models import Attachment, Ticket, TicketEvent
-
-MAX_PER_PAGE = 100
-COUNT_CAP = 10_000  # a list's total is exact up to here, then "10,000+" (TicketPage.more)
 
 
 def is_agent(user: User | None) -> bool:
@@ -66,42 +65,7 @@ def get_attachment(session: Session, viewer: User, key: str, attachment_id: int)
     raise TicketNotFound(f"No attachment {attachment_id} on request {ticket.key}.")
 
 
-SORTS = {
-    "due": (Ticket.sla_due_at, Ticket.id),  # earliest due first; requests with no running clock last (NO_DUE)
-    "created": (Ticket.created_at, Ticket.id),
-    "updated": (Ticket.updated_at, Ticket.id),
-    "key": (Ticket.product, Ticket.number),
-    "status": (Ticket.status, Ticket.id),
-    "priority": (Ticket.priority, Ticket.id),
-    "summary": (Ticket.summary, Ticket.id),
-}
-
-# The requests page's sort menu: (a key of SORTS, '-' for descending; what the menu says).
-SORT_CHOICES: tuple[tuple[str, str], ...] = (
-    ("-created", "Newest first"),
-    ("due", "Due first"),
-    ("created", "Oldest first"),
-    ("-updated", "Recently updated"),
-    ("key", "Key"),
-    ("status", "Status"),
-    ("priority", "Priority"),
-)
-
-
-@dataclass
-class TicketFilter:
-    status: list[str] = field(default_factory=list)  # names or slugs
-    product: list[str] = field(default_factory=list)  # names or slugs
-    priority: list[str] = field(default_factory=list)
-    requester: list[str] = field(default_factory=list)  # user ids or emails
-    mine: bool = False
-    organization: int | None = None  # narrow to one organization (a partner: one of theirs)
-    assignee: str | None = None  # agents only: a user id or email, or "none"
-    q: str = ""  # text in the key or the summary
-    view: str = ""  # agents: a queue of kbgen.tickets.views.VIEWS
-    sort: str | None = "-created"  # a key of SORTS, '-' for descending; None: the view's order, else -created
-    page: int = 1
-    per_page: int = 25
+SORTS = {name: tuple(getattr(Ticket, column) for column in columns) for name, columns in SORT_COLUMNS.items()}
 
 
 @dataclass
@@ -117,10 +81,6 @@ class TicketPage:
         return max(1, -(-self.total // self.per_page))
 
 
-# Ids are INTEGER columns, 32 bits on PostgreSQL, which casts a compared value to INTEGER and fails
-# past this; a bigger number is nobody's id on either database.
-MAX_ID = 2 ** 31 - 1
-MAX_PAGE = 100_000
 _ID = re.compile(r"[0-9]{1,10}")  # ASCII only: str.isdigit() is also true for '²', which int() refuses
 
 
@@ -176,7 +136,7 @@ def list_tickets(session: Session, viewer: User | None, filters: TicketFilter | 
         if viewer is None and view.slug == "mine":
             raise FilterInvalid("The view 'mine' needs to know who you are: give --as EMAIL or set KBGEN_AGENT_EMAIL.",
                                 field="view")
-        query = query.where(view.condition(viewer, utcnow(), levels or NONE))
+        query = query.where(view.where(viewer, utcnow(), levels or NONE))
     if f.organization is not None:  # for a partner, one of theirs (another's simply finds nothing)
         query = query.where(Ticket.organization_id == f.organization)
     if f.status:

@@ -27,9 +27,8 @@ from kbgen.tickets.markup import plain_text_html, render_markdown
 from kbgen.sla import clock, for_forms
 from kbgen.tickets.models import (ASSIGNED, AUTOMATION, AUTOMATION_FAILED, COMMENT, MAX_SUMMARY, NOTE, PRIORITY,
                                   SLA_BREACH, STATUS, Ticket, TicketConsent, TicketEvent, utcnow)
+from kbgen.tickets.limits import MAX_COMMENT_CHARS
 from kbgen.tickets.queries import is_agent, user_named
-
-MAX_COMMENT_CHARS = 20_000
 
 
 _SQLITE_WRITER = threading.Lock()

@@ -7,33 +7,36 @@ own filters narrow it further. One view per product is made from the catalog.
 
 Each view's count is its own small query that stops at COUNT_CAP matches ("999+"), so counting
 the queues costs the same with 100,000 tickets as with 1,000.
+
+A condition is written over the ticket table it is given (`t`), with SQL's & and |: the static build
+reads the views' names and orders from here without loading the database layer.
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
-
-from kbgen.accounts import User
 from kbgen.site.catalog import PRODUCTS
-from kbgen.sla.definitions import ServiceLevels
 from kbgen.tickets import workflow
 from kbgen.tickets.errors import FilterInvalid
-from kbgen.tickets.models import Ticket
-from kbgen.tickets.queries import SORTS
+from kbgen.tickets.limits import SORT_COLUMNS
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from kbgen.accounts import User
+    from kbgen.sla.definitions import ServiceLevels
 
 # Where the support team still has work: every status but Resolved and Closed.
 DONE = (workflow.RESOLVED.name, workflow.CLOSED.name)
 EPOCH = dt.datetime(1970, 1, 1)
 OPEN = tuple(s.name for s in workflow.STATUSES if s.name not in DONE)
 
-Condition = Callable[[User, dt.datetime, ServiceLevels], ColumnElement]
-DUE_FIRST = next(k for k in SORTS if SORTS[k][0] is Ticket.sla_due_at)  # the earliest due time first
-LEAST_RECENT = next(k for k in SORTS if SORTS[k][0] is Ticket.updated_at)  # the longest waiting first
+# (the Ticket table, the viewer, now, the service levels) -> the SQL condition of the view
+Condition = Callable[[Any, "User", dt.datetime, "ServiceLevels"], Any]
+DUE_FIRST = next(k for k, columns in SORT_COLUMNS.items() if columns[0] == "sla_due_at")  # earliest due time first
+LEAST_RECENT = next(k for k, columns in SORT_COLUMNS.items() if columns[0] == "updated_at")  # longest waiting first
 
 
 @dataclass(frozen=True)
@@ -42,44 +45,50 @@ class View:
     name: str
     description: str
     condition: Condition
-    sort: str = DUE_FIRST  # a key of kbgen.tickets.queries.SORTS, '-' for descending
+    sort: str = DUE_FIRST  # a key of kbgen.tickets.limits.SORT_COLUMNS, '-' for descending
+
+    def where(self, viewer: User | None, now: dt.datetime, levels: ServiceLevels):
+        """The view's SQL condition on the tickets table, for this viewer now."""
+        from kbgen.tickets.models import Ticket
+
+        return self.condition(Ticket, viewer, now, levels)
 
 
-def _open() -> ColumnElement:
+def _open(t):
     # Written as "not done": most tickets of a busy queue are open, so an index on the status would not
     # narrow it, and the planner then walks the due-time index in order and stops after one page.
-    return Ticket.status.not_in(DONE)
+    return t.status.not_in(DONE)
 
 
-def _breached(now: dt.datetime) -> ColumnElement:
-    return and_(_open(), or_(Ticket.sla_due_at <= now, Ticket.response_breached_at.is_not(None),
-                             Ticket.resolution_breached_at.is_not(None)))
+def _breached(t, now: dt.datetime):
+    return _open(t) & ((t.sla_due_at <= now) | t.response_breached_at.is_not(None)
+                       | t.resolution_breached_at.is_not(None))
 
 
 VIEWS: tuple[View, ...] = (
     View("open", "All open", "Every request the support team still has to work on.",
-         lambda viewer, now, levels: _open()),
+         lambda t, viewer, now, levels: _open(t)),
     View("unassigned", "Unassigned", "Open requests nobody has taken yet.",
-         lambda viewer, now, levels: and_(_open(), Ticket.assignee_id.is_(None))),
+         lambda t, viewer, now, levels: _open(t) & t.assignee_id.is_(None)),
     View("mine", "Assigned to me", "Open requests assigned to you.",
-         lambda viewer, now, levels: and_(_open(), Ticket.assignee_id == viewer.id)),
+         lambda t, viewer, now, levels: _open(t) & (t.assignee_id == viewer.id)),
 ) + tuple(
     # A queue per status the team waits on: named and described as the status is.
-    View(status.slug, status.name, status.meaning, (lambda name: lambda viewer, now, levels: Ticket.status == name)(
-        status.name), sort=order)
+    View(status.slug, status.name, status.meaning,
+         (lambda name: lambda t, viewer, now, levels: t.status == name)(status.name), sort=order)
     for status, order in ((workflow.WAITING_FOR_SUPPORT, DUE_FIRST), (workflow.WAITING_FOR_CUSTOMER, LEAST_RECENT))
 ) + (
     View("reopened", "Reopened", "Reopened by the customer, and no agent has acted since.",
          # A range rather than IS NOT NULL: the planner then reads the few reopened ones from their index.
-         lambda viewer, now, levels: Ticket.reopened_at >= EPOCH),
+         lambda t, viewer, now, levels: t.reopened_at >= EPOCH),
     View("due-soon", "Due soon", "A response or resolution target falls due soon (sla.yml's due_soon).",
-         lambda viewer, now, levels: and_(_open(), Ticket.sla_due_at > now,
-                                          Ticket.sla_due_at <= now + dt.timedelta(seconds=levels.due_soon))),
+         lambda t, viewer, now, levels: _open(t) & (t.sla_due_at > now)
+         & (t.sla_due_at <= now + dt.timedelta(seconds=levels.due_soon))),
     View("breached", "Breached", "Open requests that missed a response or resolution target.",
-         lambda viewer, now, levels: _breached(now)),
+         lambda t, viewer, now, levels: _breached(t, now)),
 ) + tuple(
     View(f"product-{p.slug}", p.name, f"Open {p.name} requests.",
-         (lambda slug: lambda viewer, now, levels: and_(_open(), Ticket.product == slug))(p.slug))
+         (lambda slug: lambda t, viewer, now, levels: _open(t) & (t.product == slug))(p.slug))
     for p in PRODUCTS
 )
 _BY_SLUG = {v.slug: v for v in VIEWS}
@@ -97,8 +106,12 @@ COUNT_CAP = 999  # a view's count is exact up to here, then "999+"
 
 def counts(session: Session, viewer: User, levels: ServiceLevels, now: dt.datetime) -> dict[str, int]:
     """How many tickets each view holds now, each counted up to COUNT_CAP + 1 (more means "999+")."""
+    from sqlalchemy import func, select
+
+    from kbgen.tickets.models import Ticket
+
     found = {}
     for view in VIEWS:
-        capped = select(Ticket.id).where(view.condition(viewer, now, levels)).limit(COUNT_CAP + 1).subquery()
+        capped = select(Ticket.id).where(view.where(viewer, now, levels)).limit(COUNT_CAP + 1).subquery()
         found[view.slug] = int(session.scalar(select(func.count()).select_from(capped)) or 0)
     return found

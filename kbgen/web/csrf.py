@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from kbgen import accounts
 from kbgen.facts import service_page
 from kbgen.settings import Settings
+from kbgen.site.csp import origin_of
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SIGN_IN_PATH = "/api/session"
@@ -41,22 +42,6 @@ TOKEN_HEADER = "x-csrf-token"
 REFUSED = ("Cross-site request refused: this action must come from a page of this portal. "
            "Other clients send no Origin or Referer header and send X-CSRF-Token with the csrf_token "
            "from GET /api/me.")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def origin_of(url: str) -> str | None:
-    """scheme://host[:port] of a URL, normalized for comparison; None for anything else (e.g. "null")."""
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        return None
-    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
-        return None
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != _DEFAULT_PORTS[parts.scheme] else "")
-
-
 def trusted_origins(settings: Settings) -> frozenset[str]:
     return frozenset(o for o in (origin_of(settings.public_url), *map(origin_of, settings.allowed_origins)) if o)
 

@@ -11,7 +11,7 @@ from fastapi import Request
 
 from kbgen.facts import NEXT_MAX_LENGTH, page, safe_next  # the rule the browser applies too
 from kbgen.settings import Settings
-from kbgen.web.csrf import origin_of
+from kbgen.site.csp import origin_of
 
 __all__ = ["MAX_NEXT", "on_site", "safe_next", "site_root"]
 

@@ -10,7 +10,7 @@ script then puts in front of them.
 """
 from __future__ import annotations
 
-from kbgen.accounts.people import DEACTIVATED_MESSAGE, PENDING_MESSAGE
+from kbgen.accounts.refusals import DEACTIVATED_MESSAGE, PENDING_MESSAGE
 from kbgen.facts import page
 from kbgen.site.generated import GeneratedPage
 from kbgen.templates import render

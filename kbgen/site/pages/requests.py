@@ -15,7 +15,7 @@ from kbgen.site.catalog import PRODUCTS
 from kbgen.site.generated import GeneratedPage
 from kbgen.templates import render
 from kbgen.tickets import workflow
-from kbgen.tickets.queries import SORT_CHOICES
+from kbgen.tickets.limits import SORT_CHOICES
 from kbgen.tickets.views import VIEWS
 
 LIST_PAGE = page("requests") + "index.md"
