@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 
 def lazy(package: str, namespace: dict[str, Any], exports: dict[str, str]) -> Callable[[str], Any]:
-    """The `__getattr__` of a package whose names (`exports`: "module: name name ...") are imported
+    """The `__getattr__` of a package whose names (`exports`: {module: "name name ..."}) are imported
     on first use from its modules; each name is then kept in the package's namespace."""
     where = {name: module for module, names in exports.items() for name in names.split()}
 
