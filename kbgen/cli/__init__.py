@@ -143,7 +143,7 @@ def serve(host: str, port: int, project_dir: Path, forwarded_allow_ips: str | No
     import uvicorn
 
     from kbgen.cli.database import settings as project_settings
-    from kbgen.web.app import create_app
+    from kbgen.web.app import create_app, settle
 
     settings = project_settings(project_dir)
     if not settings.site_dir.is_dir():
@@ -154,6 +154,8 @@ def serve(host: str, port: int, project_dir: Path, forwarded_allow_ips: str | No
     if workers > 1:  # uvicorn starts the processes from an import path; they find the project by env
         os.environ["KBGEN_PROJECT_DIR"] = str(settings.project_dir)
         app = "kbgen.web.app:app_from_env"
+    else:
+        settle()
     try:
         uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True,
                     forwarded_allow_ips=forwarded_allow_ips, workers=workers, factory=workers > 1)
