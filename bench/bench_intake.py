@@ -17,20 +17,13 @@ import shutil
 import sqlite3
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-KBGEN = Path(sys.executable).with_name("kbgen")
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(HERE))
-
-from service import free_port, wait_until_serving  # noqa: E402  (start-up of a measured `kbgen serve`)
+from service import KBGEN, REPO, free_port, wait_until_serving  # a measured `kbgen serve`: start-up, paths
 
 CLIENTS = 16
 PER_CLIENT = 150  # 2,400 tickets in all

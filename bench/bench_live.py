@@ -16,17 +16,12 @@ import shutil
 import sqlite3
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-KBGEN = Path(sys.executable).with_name("kbgen")
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(HERE))
+from service import KBGEN, REPO, free_port, wait_until_serving  # a measured `kbgen serve`: start-up, paths
 
 STEPS = (100, 500, 1000, 2000)  # open streams at each measurement
 OPEN_AT_ONCE = 100  # connections being opened at the same time
@@ -175,8 +170,6 @@ async def measure(port: int, cookie: str, server: subprocess.Popen, database: Pa
 
 
 def run(ctx) -> str:
-    from service import free_port, wait_until_serving
-
     project = Path(ctx.workdir) / "bench-live"
     load_before = os.getloadavg()[0]
     env, cookie = prepare(project)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -20,15 +19,10 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-KBGEN = Path(sys.executable).with_name("kbgen")
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(HERE))
-
-from service import free_port, wait_until_serving  # noqa: E402  (start-up of a measured `kbgen serve`)
 from run import tree_rss  # noqa: E402  (bench/run.py: RSS of a process and its descendants)
+
+from service import KBGEN, free_port, wait_until_serving  # a measured `kbgen serve`: start-up, paths
+
 
 BURST = 40
 PASSWORD = "bench password 1"
@@ -251,7 +245,6 @@ def run(ctx) -> str:
               f"browser the lockout's 429. "
               f"{os.cpu_count()} cores, load average before: {os.getloadavg()[0]:.1f}.", *notes, ""]
     return "\n".join(lines)
-
 
 
 if __name__ == "__main__":

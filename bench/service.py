@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent  # bench/
+REPO = HERE.parent
+KBGEN = Path(sys.executable).with_name("kbgen")  # the `kbgen` of the Python that runs the benchmarks
 
 
 def free_port() -> int:

@@ -9,10 +9,9 @@ import re
 import pytest
 
 from conftest import LiveServer, project_settings
-from kbgen.accounts import Organization, User
 from kbgen.web.app import create_app
 from test_browser_tickets import sign_in
-from test_tickets_support import ANN, PASSWORD, PEOPLE, SAM, password_hash, xcally
+from test_tickets_support import ANN, PASSWORD, add_people, SAM, xcally
 
 pytestmark = pytest.mark.browser
 WAIT_MS = 10_000
@@ -22,9 +21,7 @@ WAIT_MS = 10_000
 def portal(built_project, database_url):
     app = create_app(project_settings(built_project, database_url), send_mail=False)
     with app.state.sessionmaker.begin() as db:
-        orgs = {name: Organization(name=name) for name in {o for o, _, _ in PEOPLE.values()}}
-        db.add_all(User(organization=orgs[org], email=email, role=role, name=name, password_hash=password_hash())
-                   for email, (org, role, name) in PEOPLE.items())
+        add_people(db)
     with LiveServer(app) as server:
         yield server
     app.state.engine.dispose()

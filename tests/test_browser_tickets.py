@@ -12,7 +12,7 @@ import pytest
 
 from conftest import LiveServer, SmtpSink, project_settings
 from kbgen.web.app import create_app
-from test_tickets_support import ANN, GINA, PASSWORD, PEOPLE, SAM, password_hash
+from test_tickets_support import ANN, GINA, PASSWORD, add_people, SAM
 
 pytestmark = pytest.mark.browser
 
@@ -21,7 +21,6 @@ TEAM = "team@vendor.example"
 
 @pytest.fixture(scope="module")
 def portal(built_project, tmp_path_factory):
-    from kbgen.accounts import Organization, User
 
     smtp = SmtpSink().start()
     database = tmp_path_factory.mktemp("db") / "kbgen.db"
@@ -30,9 +29,7 @@ def portal(built_project, tmp_path_factory):
                                 notify_burst_seconds=0)  # each email at once: bursts are test_notification_bursts.py's
     app = create_app(settings)
     with app.state.sessionmaker.begin() as db:
-        orgs = {name: Organization(name=name) for name in {o for o, _, _ in PEOPLE.values()}}
-        db.add_all(User(organization=orgs[org], email=email, role=role, name=name, password_hash=password_hash())
-                   for email, (org, role, name) in PEOPLE.items())
+        add_people(db)
     with LiveServer(app) as server:
         server.smtp = smtp
         yield server

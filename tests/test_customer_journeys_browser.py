@@ -8,9 +8,8 @@ import re
 import pytest
 
 from conftest import LiveServer, axe_problems, project_settings
-from kbgen.accounts import Organization, User
 from kbgen.web.app import create_app
-from test_tickets_support import ANN, BOB, PASSWORD, PEOPLE, SAM, password_hash
+from test_tickets_support import ANN, BOB, PASSWORD, add_people, SAM
 
 pytestmark = pytest.mark.browser
 
@@ -21,9 +20,7 @@ FORM = "/support/xplany/technical-issue/"
 def portal(built_project, database_url):
     app = create_app(project_settings(built_project, database_url))
     with app.state.sessionmaker.begin() as db:
-        orgs = {name: Organization(name=name) for name in {o for o, _, _ in PEOPLE.values()}}
-        db.add_all(User(organization=orgs[org], email=email, role=role, name=name, password_hash=password_hash())
-                   for email, (org, role, name) in PEOPLE.items())
+        add_people(db)
     with LiveServer(app) as server:
         yield server
     app.state.engine.dispose()

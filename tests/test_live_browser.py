@@ -11,10 +11,10 @@ from starlette.testclient import TestClient
 
 from conftest import LiveServer, project_settings
 from kbgen import accounts
-from kbgen.accounts import Organization, User
+from kbgen.accounts import User
 from kbgen.web.app import create_app
 from test_browser_tickets import sign_in
-from test_tickets_support import ANN, BOB, PEOPLE, SAM, password_hash, xcally
+from test_tickets_support import ANN, BOB, add_people, SAM, xcally
 
 pytestmark = pytest.mark.browser
 
@@ -27,9 +27,7 @@ def portal(built_project, tmp_path_factory):
     database = tmp_path_factory.mktemp("db") / "kbgen.db"
     app = create_app(project_settings(built_project, f"sqlite:///{database}"), send_mail=False)
     with app.state.sessionmaker.begin() as db:
-        orgs = {name: Organization(name=name) for name in {o for o, _, _ in PEOPLE.values()}}
-        db.add_all(User(organization=orgs[org], email=email, role=role, name=name, password_hash=password_hash())
-                   for email, (org, role, name) in PEOPLE.items())
+        add_people(db)
     with LiveServer(app) as server:
         server.app = app
         yield server

@@ -8,7 +8,7 @@ import pytest
 from conftest import LiveServer, project_settings
 from kbgen.web.app import create_app
 from page_sweep import PAGE_TYPES, SIZES, sweep
-from test_tickets_support import ANN, PASSWORD, PEOPLE, SAM, password_hash, xcally
+from test_tickets_support import ANN, PASSWORD, add_people, SAM, xcally
 
 pytestmark = pytest.mark.browser
 ARTICLE = "kb/xcally/how-to/configure-music-on-hold/"
@@ -16,15 +16,12 @@ ARTICLE = "kb/xcally/how-to/configure-music-on-hold/"
 
 @pytest.fixture(scope="module")
 def results(built_project, chromium, tmp_path_factory):
-    from kbgen.accounts import Organization, User
     import httpx
 
     database = tmp_path_factory.mktemp("sweep") / "kbgen.db"
     app = create_app(project_settings(built_project, f"sqlite:///{database}"))
     with app.state.sessionmaker.begin() as db:
-        orgs = {name: Organization(name=name) for name in {o for o, _, _ in PEOPLE.values()}}
-        db.add_all(User(organization=orgs[org], email=email, role=role, name=name, password_hash=password_hash())
-                   for email, (org, role, name) in PEOPLE.items())
+        add_people(db)
     with LiveServer(app) as server:
         with httpx.Client(base_url=server.url) as client:
             client.post("/api/session", json={"email": ANN, "password": PASSWORD}).raise_for_status()

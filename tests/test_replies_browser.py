@@ -14,10 +14,10 @@ from starlette.testclient import TestClient
 
 from conftest import LiveServer, axe_problems, project_settings
 from kbgen import accounts
-from kbgen.accounts import Organization, User
+from kbgen.accounts import User
 from kbgen.tickets.keys import page_url
 from kbgen.web.app import create_app
-from test_tickets_support import ANN, PEOPLE, SAM, password_hash, xcally
+from test_tickets_support import ANN, add_people, SAM, xcally
 
 pytestmark = pytest.mark.browser
 
@@ -29,9 +29,7 @@ def portal(built_project, tmp_path_factory):
     database = tmp_path_factory.mktemp("db") / "kbgen.db"
     app = create_app(project_settings(built_project, f"sqlite:///{database}"), send_mail=False)
     with app.state.sessionmaker.begin() as db:
-        orgs = {name: Organization(name=name) for name in {o for o, _, _ in PEOPLE.values()}}
-        db.add_all(User(organization=orgs[org], email=email, role=role, name=name, password_hash=password_hash())
-                   for email, (org, role, name) in PEOPLE.items())
+        add_people(db)
     with LiveServer(app) as server:
         server.app = app
         client = TestClient(app, base_url=server.url, headers={"Origin": server.url})

@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from conftest import LiveServer, axe_problems, project_settings
 from kbgen import tickets
-from kbgen.accounts import Organization, User
+from kbgen.accounts import User
 from kbgen.tickets import Rating, Ticket
 from kbgen.web.app import create_app
-from test_tickets_support import ANN, PASSWORD, PEOPLE, SAM, password_hash
+from test_tickets_support import ANN, PASSWORD, add_people, SAM
 
 pytestmark = pytest.mark.browser
 
@@ -34,9 +34,7 @@ def portal(built_project, tmp_path_factory):
     app = create_app(settings)
     Session = app.state.sessionmaker
     with Session.begin() as db:
-        orgs = {name: Organization(name=name) for name in {o for o, _, _ in PEOPLE.values()}}
-        db.add_all(User(organization=orgs[org], email=email, role=role, name=name, password_hash=password_hash())
-                   for email, (org, role, name) in PEOPLE.items())
+        add_people(db)
 
     def closed_request(summary: str, product: str = "xcally", priority: str = "high", close: bool = True) -> str:
         with Session() as db:

@@ -33,6 +33,13 @@ ANN, BOB, PAT, GINA, SAM, ALEX = PEOPLE
 _HASH: list[str] = []
 
 
+def add_people(db) -> None:
+    """PEOPLE's organizations and users, all with PASSWORD, in the caller's transaction."""
+    orgs = {name: Organization(name=name) for name in {o for o, _, _ in PEOPLE.values()}}
+    db.add_all(User(organization=orgs[org], email=email, role=role, name=name, password_hash=password_hash())
+               for email, (org, role, name) in PEOPLE.items())
+
+
 def password_hash() -> str:
     if not _HASH:  # argon2 is slow on purpose: hash once per test run
         _HASH.append(accounts.hash_password(PASSWORD))
@@ -72,9 +79,7 @@ class Portal:
         self.app = create_app(self.settings)
         self.Session = self.app.state.sessionmaker
         with self.Session.begin() as db:
-            orgs = {name: Organization(name=name) for name in {o for o, _, _ in PEOPLE.values()}}
-            db.add_all(User(organization=orgs[org], email=email, role=role, name=name, password_hash=password_hash())
-                       for email, (org, role, name) in PEOPLE.items())
+            add_people(db)
 
     def client(self, email: str | None = None) -> TestClient:
         """A browser on the portal's pages (it sends Origin), signed in as `email`."""

@@ -7,22 +7,19 @@ import pytest
 from conftest import LiveServer, axe_problems, project_settings
 from kbgen.web.app import create_app
 from test_browser_tickets import sign_in
-from test_tickets_support import ANN, BOB, PASSWORD, PEOPLE, password_hash, xcally
+from test_tickets_support import ANN, BOB, PASSWORD, add_people, xcally
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def portal(built_project, tmp_path_factory):
-    from kbgen.accounts import Organization, User
 
     database = tmp_path_factory.mktemp("db") / "kbgen.db"
     settings = project_settings(built_project, f"sqlite:///{database}", support_team_email="team@vendor.example")
     app = create_app(settings, send_mail=False)
     with app.state.sessionmaker.begin() as db:
-        orgs = {name: Organization(name=name) for name in {o for o, _, _ in PEOPLE.values()}}
-        db.add_all(User(organization=orgs[org], email=email, role=role, name=name, password_hash=password_hash())
-                   for email, (org, role, name) in PEOPLE.items())
+        add_people(db)
     with LiveServer(app) as server:
         yield server
     app.state.engine.dispose()

@@ -10,6 +10,8 @@ import json
 import re
 from pathlib import Path
 
+from kbgen.parsed_files import parsed
+
 ARTICLES_FILE = ".kbgen/articles.json"
 FORMAT = 1
 MAX_PATH = 300  # an article's address in the site ("kb/xcally/how-to/set-up-sip-trunk/")
@@ -37,23 +39,16 @@ def write(site_dir: Path, articles: dict[str, dict[str, str]]) -> None:
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-_CACHE: dict[Path, tuple[tuple[int, int], dict[str, dict[str, str]]]] = {}
-
-
 def read(site_dir: Path) -> dict[str, dict[str, str]] | None:
     """The articles of the built site; None when there is no (readable) built site to ask."""
-    path = Path(site_dir) / ARTICLES_FILE
     try:
-        stat = path.stat()
-        key = (stat.st_mtime_ns, stat.st_size)
-        cached = _CACHE.get(path)
-        if cached and cached[0] == key:
-            return cached[1]
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("articles"), dict):
-            return None
-        articles = {str(k): v for k, v in data["articles"].items() if isinstance(v, dict)}
+        return parsed(Path(site_dir) / ARTICLES_FILE, _articles)
     except (OSError, ValueError):
         return None
-    _CACHE[path] = (key, articles)
-    return articles
+
+
+def _articles(text: str) -> dict[str, dict[str, str]] | None:
+    data = json.loads(text)
+    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("articles"), dict):
+        return None
+    return {str(k): v for k, v in data["articles"].items() if isinstance(v, dict)}

@@ -29,6 +29,8 @@ from typing import Any, Callable, Mapping
 
 import yaml
 
+from kbgen.parsed_files import parsed
+
 __all__ = ["BRAND_FILE", "Brand", "BrandError", "FooterLink", "brand_from_config", "for_settings", "for_site",
            "load_project", "write"]
 
@@ -201,25 +203,18 @@ def write(site_dir: Path, brand: Brand) -> None:
     path.write_text(json.dumps(brand.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-_CACHE: dict[Path, tuple[tuple[int, int], Brand]] = {}
-
-
 def for_site(site_dir: Path, project_dir: Path | None = None) -> Brand:
     """The brand of the built site in `site_dir` (re-read when a build replaces it); else the project's
     mkdocs.yml; else the defaults. Never raises: a brand problem must not take the service down."""
-    path = Path(site_dir) / BRAND_FILE
     try:
-        stat = path.stat()
-        key = (stat.st_mtime_ns, stat.st_size)
-        cached = _CACHE.get(path)
-        if cached and cached[0] == key:
-            return cached[1]
-        brand = Brand.from_json(json.loads(path.read_text(encoding="utf-8")))
-        _CACHE[path] = (key, brand)
-        return brand
+        return parsed(Path(site_dir) / BRAND_FILE, _built_brand)
     except (OSError, ValueError, KeyError, TypeError):
         pass
     return load_project(project_dir) if project_dir is not None else Brand()
+
+
+def _built_brand(text: str) -> Brand:
+    return Brand.from_json(json.loads(text))
 
 
 def for_settings(settings: Any) -> Brand:
@@ -234,20 +229,18 @@ def load_project(project_dir: Path) -> Brand:
     """The brand in a project's mkdocs.yml (MkDocs' own tags read as plain values); defaults when it
     cannot be read or is invalid (the build reports what is wrong)."""
     config_file = Path(project_dir) / "mkdocs.yml"
+
+    def brand_of(text: str) -> Brand:
+        config = yaml.load(text, Loader=_TolerantLoader)
+        if not isinstance(config, dict):
+            return Brand()
+        return brand_from_config(config.get("extra"), site_name=str(config.get("site_name") or ""),
+                                 config_file=config_file)
+
     try:
-        stat = config_file.stat()
-        key = (stat.st_mtime_ns, stat.st_size)
-        cached = _CACHE.get(config_file)
-        if cached and cached[0] == key:
-            return cached[1]
-        config = yaml.load(config_file.read_text(encoding="utf-8"), Loader=_TolerantLoader)
-        brand = Brand()
-        if isinstance(config, dict):
-            brand = brand_from_config(config.get("extra"), site_name=str(config.get("site_name") or ""),
-                                      config_file=config_file)
+        brand = parsed(config_file, brand_of)
     except (OSError, yaml.YAMLError, BrandError):
         return Brand()
-    _CACHE[config_file] = (key, brand)
     return brand
 
 
