@@ -59,8 +59,9 @@ def test_a_search_answers_with_results_facets_and_no_suggestion(client):
     assert body["query"] == "music on hold" and body["suggestion"] is None and body["weak"] is False
     assert body["total"] >= len(body["results"]) == 3
     top = body["results"][0]
-    assert set(top) == {"url", "title", "section", "snippet", "product", "type", "version", "versions"}
+    assert set(top) == {"url", "title", "section", "snippet", "product", "type", "version", "versions", "place"}
     assert (top["version"], top["versions"]) == (None, [])  # the demo declares no versions
+    assert top["place"] == ["Knowledge Base", "XCALLY", "How-To"]  # where it is in the nav: the breadcrumbs
     assert top["url"].startswith("kb/xcally/how-to/configure-music-on-hold/")
     assert top["title"] == "Configure music on hold for a voice queue"
     assert (top["product"], top["type"]) == ("xcally", "how-to")

@@ -1,6 +1,6 @@
 """A plain Material docs site that only adds `- kbgen` to its plugins (no portal theme, no
 front matter): it gets kbgen's search bar in place of Material's, in a real Chromium, with
-versioned pages shown once, in the reader's version, with a chip."""
+versioned pages shown once, in the reader's version, with a chip, and each result's place in the nav."""
 from __future__ import annotations
 
 import re
@@ -32,6 +32,9 @@ PAGES = {
                         "## Firewall ports\n\nOpen port 5060 for signalling.\n",
     "v3/api/dial.md": "# Dial\n\nThe Dial application places a call to one or more endpoints (version 3).\n",
     "v2/api/dial.md": "# Dial\n\nThe Dial application places a call to an endpoint (version 2).\n",
+    # Two pages with one title: their sections (MkDocs names them after the folders) tell them apart.
+    "backups/index.md": "# Overview\n\nNightly copies of the configuration and the recordings.\n",
+    "monitoring/index.md": "# Overview\n\nNightly health checks of the trunks.\n",
 }
 
 
@@ -89,6 +92,18 @@ def test_a_versioned_page_is_one_result_with_a_chip_in_the_readers_version(page,
     assert item.locator(".kbgen-hit__version").inner_text() == "V3"
     other = item.locator(".kbgen-hit__versions a")
     assert other.inner_text() == "V2" and other.get_attribute("href").endswith("/v2/api/dial/")
+
+
+def test_results_with_one_title_say_where_each_is(page, docs_site):
+    page.goto(docs_site.url + "/setup/install/")
+    page.locator("#kbgen-header-q").press_sequentially("nightly overview", delay=15)
+    hits = page.locator("form.kbgen-search--header .kbgen-hit:not(.kbgen-hit--all)")
+    hits.nth(1).wait_for()
+    assert [hits.nth(n).locator(".kbgen-hit__title").inner_text() for n in range(2)] == ["Overview", "Overview"]
+    assert sorted(hits.nth(n).locator(".kbgen-hit__place").inner_text() for n in range(2)) == ["Backups", "Monitoring"]
+
+    page.goto(docs_site.url + "/search/?q=dial+application")
+    assert page.locator("[data-kbgen-list] .kbgen-hit .kbgen-hit__place").first.inner_text() == "V3 \u203a Api"
 
 
 def test_searching_costs_little_to_download(page, docs_site):

@@ -190,9 +190,14 @@ def test_search_results_show_the_title_as_text(site, page):
             page.goto(server.url + "/search/?q=calls+drop+on+transfer")
             found = page.locator("[data-kbgen-list] .kbgen-hit__title", has_text="drop on transfer")
             expect(found).to_have_text(TITLE)
+            # The folder's section name is the result's breadcrumbs: text too.
+            hit = page.locator("[data-kbgen-list] .kbgen-hit", has_text="drop on transfer")
+            expect(hit.locator(".kbgen-hit__place")).to_have_text(f"Knowledge Base \u203a XCALLY \u203a {FOLDER}")
             page.fill("#kbgen-header-q", "calls drop transfer")
             live = page.locator(".kbgen-search--header .kbgen-hit__title", has_text="drop on transfer")
             expect(live).to_have_text(TITLE)
+            option = page.locator(".kbgen-search--header .kbgen-hit", has_text="drop on transfer")
+            expect(option.locator(".kbgen-hit__place")).to_contain_text(FOLDER)
             assert page.locator('img[src="x"]').count() == 0
             assert dialogs == []
     finally:

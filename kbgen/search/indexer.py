@@ -32,6 +32,7 @@ from kbgen.search.versions import VERSIONS, Version
 from kbgen.search.versions import to_json as versions_json
 
 PAGES, SECTIONS, SYNONYMS = "pages", "sections", "synonyms.json"
+MAX_PLACE = 6  # the innermost sections of a result's breadcrumbs that are kept
 MAX_STORED_SECTION = 20_000  # characters of a section kept for snippets; all of it is searchable
 _SPELL_WORD = re.compile(r"\b[a-z]{3,24}\b")
 
@@ -48,6 +49,7 @@ class PageRecord:
     summary: str = ""
     version: str = ""  # the declared version this page is a copy in ("" : not versioned); see versions.py
     version_key: str = ""  # shared by a page's copies in every version ("" : its path)
+    place: tuple[str, ...] = ()  # the navigation sections the page is in, outermost first (a result's breadcrumbs)
 
 
 def pages_schema() -> Schema:
@@ -65,6 +67,7 @@ def pages_schema() -> Schema:
         type=ID(stored=True),
         version=ID(stored=True),
         version_key=ID(stored=True),
+        place=STORED,
         # The page's words as written, for "did you mean" (scorable: else Whoosh stats a file per posting).
         spell=KEYWORD(scorable=True),
     )
@@ -104,6 +107,7 @@ def page_document(record: PageRecord, sections: list[Section]) -> dict:
         "type": article_type.slug if article_type else "",
         "version": record.version,
         "version_key": record.version_key or record.path,
+        "place": list(record.place[-MAX_PLACE:]),
         "spell": " ".join(sorted(spell)),
     }
 

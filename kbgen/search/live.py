@@ -38,6 +38,7 @@ class _PageInfo:
     type: str | None
     version: str = ""  # "" : not a versioned page
     version_key: str = ""  # shared by the page's copies in every version
+    place: tuple[str, ...] = ()  # the navigation sections it is in, outermost first
 
 
 class SearchIndex:
@@ -64,7 +65,7 @@ class SearchIndex:
             info = _PageInfo(stored["path"], stored.get("url", ""), stored.get("title", ""),
                              stored.get("summary", ""), stored.get("product") or None,
                              stored.get("type") or None, stored.get("version") or "",
-                             stored.get("version_key") or stored["path"])
+                             stored.get("version_key") or stored["path"], tuple(stored.get("place") or ()))
             self.docs[docnum] = info
             if info.version:
                 self.copies.setdefault(info.version_key, []).append(docnum)

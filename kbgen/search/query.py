@@ -137,6 +137,7 @@ class Hit:
     type: str | None
     version: str | None = None  # the version this copy of the page is in (the chip), None: not versioned
     versions: list[dict] = field(default_factory=list)  # the page's other versions: [{"label", "url"}]
+    place: list[str] = field(default_factory=list)  # the navigation sections the page is in, outermost first
 
 
 @dataclass
@@ -473,7 +474,7 @@ def _hit(index: SearchIndex, docnum: int, plan: _Plan, stems: set[str], prefixes
     others.sort(key=lambda other: (order.get(other.version, len(order)), other.version))
     return Hit(url=url, title=info.title, section=heading, snippet=snippet, product=info.product, type=info.type,
                version=info.version or None,
-               versions=[{"label": other.version, "url": other.url} for other in others])
+               versions=[{"label": other.version, "url": other.url} for other in others], place=list(info.place))
 
 
 def _in_title(index: SearchIndex, member: tuple[str, ...], docnum: int) -> bool:

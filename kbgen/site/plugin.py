@@ -36,7 +36,7 @@ from kbgen.site.pages.requests import request_pages
 from kbgen.site.pages.search import search_page
 from kbgen.site.pages.support import support_pages
 from kbgen.site.related import Candidate, Related, candidates_tags, related_articles
-from kbgen.site.writer_text import escape_nav_titles, escape_page, title_text
+from kbgen.site.writer_text import escape_nav_titles, escape_page, place_of, title_text
 from kbgen.templates import THEME_DIR, render
 
 log = logging.getLogger("mkdocs.plugins.kbgen")
@@ -239,7 +239,7 @@ class KbgenPlugin(BasePlugin[_PluginConfig]):
                             product=article.product, type=article.type,
                             tags=[str(t) for t in tags] if isinstance(tags, list) else [],
                             summary=str(article.meta.get("summary") or ""),
-                            version=version, version_key=version_key)
+                            version=version, version_key=version_key, place=place_of(page))
         if self.indexer is not None:
             self.indexer.add(record)
         else:

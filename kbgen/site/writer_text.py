@@ -27,6 +27,17 @@ def title_text(page) -> str | None:
     return str(title)  # the file name, or "Home"
 
 
+def place_of(page) -> tuple[str, ...]:
+    """The names of the nav sections a page is in, outermost first, as plain text (a search result's breadcrumbs)."""
+    names = []
+    for section in reversed(list(page.ancestors or ())):
+        title = section.title
+        text = title.unescape() if isinstance(title, Markup) else str(title or "")
+        if text.strip():
+            names.append(" ".join(text.split()))
+    return tuple(names)
+
+
 def writer_text(value):
     """Front matter as the theme may print it: strings escaped, lists and mappings through."""
     if isinstance(value, str) and not isinstance(value, Markup):

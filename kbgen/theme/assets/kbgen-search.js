@@ -71,7 +71,11 @@
   // "XCALLY · Troubleshooting"; a License article is just "License".
   function metaLabels(names, result) {
     var product = names["product:" + result.product], type = names["type:" + result.type];
-    return [product, type !== product ? type : null].filter(Boolean).join(" \u00b7 ");
+    var place = (result.place || []).map(function (name) { return name.toLowerCase(); });
+    // A label the breadcrumbs already say ("Knowledge Base > XCALLY > How-To") is not said twice.
+    return [product, type !== product ? type : null].filter(function (label) {
+      return label && place.indexOf(label.toLowerCase()) < 0;
+    }).join(" \u00b7 ");
   }
 
   function snippetNode(result) {
@@ -88,6 +92,13 @@
     link.href = siteUrl(node, core.page("support"));
     line.appendChild(link);
     return line;
+  }
+
+  // Where a result is: the sections it is in, the innermost few (two pages may share a title, "Overview").
+  var PLACE_SHOWN = 3;
+  function placeText(place) {
+    var shown = place.slice(-PLACE_SHOWN).join(" \u203a ");
+    return place.length > PLACE_SHOWN ? "\u2026 \u203a " + shown : shown;
   }
 
   function versionChip(result) {
@@ -217,6 +228,7 @@
       }
       body.results.forEach(function (result) {
         addOption(siteUrl(form, result.url), "kbgen-hit", function (link) {
+          if (result.place && result.place.length) link.appendChild(el("span", "kbgen-hit__place", placeText(result.place)));
           var title = el("span", "kbgen-hit__title", result.title);
           link.appendChild(title);
           if (result.version) title.appendChild(versionChip(result));
@@ -404,6 +416,7 @@
       list.start = first;
       body.results.forEach(function (result) {
         var item = el("li", "kbgen-hit");
+        if (result.place && result.place.length) item.appendChild(el("span", "kbgen-hit__place", placeText(result.place)));
         var link = el("a", "kbgen-hit__title", result.title);
         link.href = siteUrl(container, result.url);
         item.appendChild(link);

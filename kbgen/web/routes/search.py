@@ -2,7 +2,8 @@
 
     GET /api/search?q=&product=&type=&limit=&page=[&partial=1][&version=]
     200 {"query", "total", "page", "limit",
-         "results": [{url, title, section, snippet, product, type, version, versions: [{label, url}]}],
+         "results": [{url, title, section, snippet, product, type, version, versions: [{label, url}],
+                      place: [the nav sections the page is in, outermost first]}],
          "suggestion", "facets": {"product": [{value, label, count}], "type": [...]}, "weak"}
     400 {"detail": "<which parameter is wrong and what to send>", "errors": [{"field", "message"}]}
     503 {"detail": "..."} before the first `kbgen build`
