@@ -26,7 +26,7 @@ check: install
 
 # Build the bundled demo, create demo accounts (printed), start the portal.
 run: build
-	$(BIN)/kbgen demo
+	$(BIN)/kbgen demo $(if $(KBGEN_PUBLIC_URL),,--url http://$(HOST):$(PORT))
 	$(BIN)/kbgen serve --host $(HOST) --port $(PORT)
 
 # Browser tests need Debian's chromium; install it when we can (root + apt), else they skip locally.

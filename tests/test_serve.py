@@ -34,10 +34,11 @@ def test_serve_answers_the_portal_and_its_mail_process_sends_the_tickets_emails(
                                                                                  workers):
     env = {**os.environ, "KBGEN_DATA_DIR": str(tmp_path / "data"), "KBGEN_SMTP_URL": smtp_server.url,
            "KBGEN_SUPPORT_EMAIL": "team@vendor.example"}
-    demo = run_kbgen("demo", "--inventory", "none.yml", cwd=built_project, env=env)
-    assert demo.returncode == 0, demo.stderr
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    demo = run_kbgen("demo", "--inventory", "none.yml", "--url", base, cwd=built_project, env=env)
+    assert demo.returncode == 0, demo.stderr
+    assert f"Portal: {base}/ " in demo.stdout  # where `make run PORT=...` serves, not the default port
     kbgen = str(Path(sys.executable).with_name("kbgen"))
     server = subprocess.Popen([kbgen, "serve", "--port", str(port), "--workers", str(workers)], cwd=built_project, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -168,7 +168,9 @@ def serve(host: str, port: int, project_dir: Path, forwarded_allow_ips: str | No
 @cli.command()
 @click.option("--inventory", type=click.Path(dir_okay=False, path_type=Path), default=Path("demo/servers.yml"),
               show_default=True, help="Demo server inventory to import when present.")
-def demo(inventory: Path) -> None:
+@click.option("--url", "portal_url", default=None,
+              help="Where the portal will be served, to print (default: KBGEN_PUBLIC_URL, else http://127.0.0.1:8000).")
+def demo(inventory: Path, portal_url: str | None) -> None:
     """Create the demo organizations and logins (idempotent) and print them."""
     from kbgen.cli.database import opened, settings as project_settings
     from kbgen.cli.demo import DEMO_MEMBERSHIPS, ensure_demo
@@ -182,7 +184,7 @@ def demo(inventory: Path) -> None:
         also = [org for email, org in DEMO_MEMBERSHIPS if email == login.email]
         orgs = login.organization + (f"; also for {', '.join(also)}" if also else "")
         click.echo(f"  {login.role:<9} {login.email:<28} password: {login.password:<15} ({orgs})")
-    click.echo(f"Portal: {settings.public_url}/   Emails are written to {settings.mail_dir}/ unless KBGEN_SMTP_URL is set.")
+    click.echo(f"Portal: {(portal_url or settings.public_url).rstrip('/')}/   Emails are written to {settings.mail_dir}/ unless KBGEN_SMTP_URL is set.")
 
 
 def main() -> None:

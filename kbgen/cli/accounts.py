@@ -6,6 +6,7 @@ SQLAlchemy is imported inside the commands: every `kbgen` command loads this mod
 """
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator
 
@@ -39,7 +40,7 @@ def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
 def _read_password(from_stdin: bool) -> str:
     if not from_stdin:
         return click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+    password = sys.stdin.readline().rstrip("\r\n")
     if not password:
         raise click.ClickException("--password-stdin: standard input held no password")
     return password
