@@ -35,11 +35,16 @@ RARE_PAGES = 2
 
 SYNONYM_WEIGHT = 0.8
 PREFIX_WEIGHT = 0.6
-TITLE_BONUS = 0.5
+# The title bonus, coordination, the body's field weight (live.PAGE_FIELDS) and the section bonus (rerank.py)
+# were last set together, by coordinate ascent over 13 constants on the tuning half and queries.yml (objective:
+# MRR@10 + success@10), the held-out half read once: 0.737/0.87 -> 0.760/0.86 (tuning half 0.791/0.91 ->
+# 0.807/0.92). Optimising MRR@10 alone (also K1 1.6, b 0.65, folders 1.0, title parts 2.0) gave held-out
+# 0.768 but success@10 0.85: not taken.
+TITLE_BONUS = 0.6
 # Coordination: a page's score * (1 - COORDINATION + COORDINATION * share of the concepts it has).
-# 0.5 until the folders and CamelCase titles counted; since then 0.3 is better on the tuning half and
-# queries.yml (a customer's own words often include one that no answering page says); 0.4 and 0.6 worse.
-COORDINATION = 0.3
+# 0.5 until the folders and CamelCase titles counted; 0.3 then; 0.15 since the body weighs less (a customer's
+# own words often include one that no answering page says).
+COORDINATION = 0.15
 # A page's folders naming the customer's words (kbgen.search.names): score * e^(PLACE_WEIGHT * share named);
 # MRR@10 on the tuning half 0.75 -> 0.78. Tried 0.5-1.0 (0.7-1.0 alike); only the last 1-3 folders
 # (worse: "Configuration/Interfaces/..." says something too); leaving out folder words that more than
@@ -63,6 +68,15 @@ RERANK = 50  # the best pages whose sections are looked at to reorder them (kbge
 #   body or sections, added at 0.05-0.4, always or only when the best page lacks some word): ungated worse on
 #   keywords; gated 0.791/0.91 -> 0.793-0.801/0.90-0.91, queries.yml 0.818/0.95 -> 0.81-0.83/0.93-0.95, no
 #   paraphrase answer newly in the top 50 (the best pages of a missed paraphrase are off topic, so are their words).
+# - anchor text (the words of links to a page) as a field: the corpus has 5,016 internal links to 2,134 pages,
+#   most saying the linked page's title; no missed paraphrase's words are in the links to its answer;
+# - global co-occurrence expansion (each word's 3-8 most associated words over the sections, NPMI, at 0.2-0.4):
+#   paraphrases answered 0.62 -> 0.68 in the top 10 but MRR@10 flat (0.361 -> 0.357-0.360), queries.yml worse;
+# - the best section's score fused with the page's (max-passage, added or multiplied at 0.2-1.0): worse everywhere;
+# - a static embedding model shipped on PyPI (WordLlama, 256 dimensions) fused by reciprocal rank: paraphrases
+#   0.361 -> 0.42, but every other kind worse (all 0.791 -> 0.737); gated to queries no page fully covers:
+#   paraphrases 0.381, typos worse; its loader also fetches files from the network;
+# - a section index page's folder name counted as its title ("Overview" pages): 0.791 -> 0.788, queries.yml +0.005.
 WEAK_SHARE = 0.5  # the best result has fewer than this share of the searched words: "only weak matches"
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 
-SECTION_BONUS = 0.3  # title + one short section holding every searched word, against words scattered
+SECTION_BONUS = 0.2  # (0.3 until set with the title bonus, see query.py) title + one short section holding every searched word, against words scattered
 NEAR_WORDS = 50  # a section longer than this holds the words less close together: its count is scaled down
 # Tried and left out: a bonus for title + one heading saying every word (0.15-0.3: no better on the tuning half);
 # weighing sections by the searched words' importance (no better); favouring pages of fewer sections,
