@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from conftest import LiveServer, free_port, project_settings
+from conftest import LiveServer, axe_problems, free_port, project_settings
 from kbgen.web.app import create_app
 
 pytestmark = pytest.mark.browser
@@ -39,6 +39,8 @@ def test_typing_in_the_header_bar_shows_results_and_enter_opens_the_one_picked(p
     assert bar.get_attribute("aria-expanded") == "true"
     assert "Configure music on hold" in options.first.inner_text()
     assert page.locator("form.kbgen-search--header [role=option] mark").count() > 0  # highlighted words
+    assert options.first.locator(".kbgen-hit__place").inner_text() == "Knowledge Base \u203a XCALLY \u203a How-To"
+    assert axe_problems(page) == []
     page.keyboard.press("ArrowDown")
     assert bar.get_attribute("aria-activedescendant") == options.first.get_attribute("id")
     page.keyboard.press("Enter")
@@ -86,6 +88,7 @@ def test_the_results_page_lists_pages_filters_and_deep_links(page, portal):
     assert link.get_attribute("href").endswith("/kb/xcally/troubleshooting/one-way-audio/#2-open-the-rtp-range")
     assert page.locator("#kbgen-page-q").input_value() == "one-way audio rtp range"
     assert re.match(r"Results 1–\d+ of \d+", page.locator("[data-kbgen-status]").inner_text())
+    assert axe_problems(page) == []
     page.locator("[data-kbgen-filters] a.kbgen-chip", has_text="Installation").click()
     page.wait_for_url(re.compile(r"type=installation"))
     page.locator("[data-kbgen-list] .kbgen-hit").first.wait_for()

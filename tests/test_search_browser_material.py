@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from conftest import LiveServer, project_settings, run_kbgen
+from conftest import LiveServer, axe_problems, project_settings, run_kbgen
 from kbgen.web.app import create_app
 
 pytestmark = pytest.mark.browser
@@ -101,9 +101,11 @@ def test_results_with_one_title_say_where_each_is(page, docs_site):
     hits.nth(1).wait_for()
     assert [hits.nth(n).locator(".kbgen-hit__title").inner_text() for n in range(2)] == ["Overview", "Overview"]
     assert sorted(hits.nth(n).locator(".kbgen-hit__place").inner_text() for n in range(2)) == ["Backups", "Monitoring"]
+    assert axe_problems(page) == []  # the open list of results on a plain Material page
 
     page.goto(docs_site.url + "/search/?q=dial+application")
     assert page.locator("[data-kbgen-list] .kbgen-hit .kbgen-hit__place").first.inner_text() == "V3 \u203a Api"
+    assert axe_problems(page) == []
 
 
 def test_searching_costs_little_to_download(page, docs_site):
