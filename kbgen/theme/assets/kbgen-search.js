@@ -96,9 +96,11 @@
 
   // Where a result is: the sections it is in, the innermost few (two pages may share a title, "Overview").
   var PLACE_SHOWN = 3;
-  function placeText(place) {
+  function addPlace(parent, result) {
+    var place = result.place || [];
+    if (!place.length) return;
     var shown = place.slice(-PLACE_SHOWN).join(" \u203a ");
-    return place.length > PLACE_SHOWN ? "\u2026 \u203a " + shown : shown;
+    parent.appendChild(el("span", "kbgen-hit__place", place.length > PLACE_SHOWN ? "\u2026 \u203a " + shown : shown));
   }
 
   function versionChip(result) {
@@ -228,7 +230,7 @@
       }
       body.results.forEach(function (result) {
         addOption(siteUrl(form, result.url), "kbgen-hit", function (link) {
-          if (result.place && result.place.length) link.appendChild(el("span", "kbgen-hit__place", placeText(result.place)));
+          addPlace(link, result);
           var title = el("span", "kbgen-hit__title", result.title);
           link.appendChild(title);
           if (result.version) title.appendChild(versionChip(result));
@@ -416,7 +418,7 @@
       list.start = first;
       body.results.forEach(function (result) {
         var item = el("li", "kbgen-hit");
-        if (result.place && result.place.length) item.appendChild(el("span", "kbgen-hit__place", placeText(result.place)));
+        addPlace(item, result);
         var link = el("a", "kbgen-hit__title", result.title);
         link.href = siteUrl(container, result.url);
         item.appendChild(link);
