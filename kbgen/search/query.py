@@ -76,7 +76,9 @@ RERANK = 50  # the best pages whose sections are looked at to reorder them (kbge
 # - a static embedding model shipped on PyPI (WordLlama, 256 dimensions) fused by reciprocal rank: paraphrases
 #   0.361 -> 0.42, but every other kind worse (all 0.791 -> 0.737); gated to queries no page fully covers:
 #   paraphrases 0.381, typos worse; its loader also fetches files from the network;
-# - a section index page's folder name counted as its title ("Overview" pages): 0.791 -> 0.788, queries.yml +0.005.
+# - a section index page's folder name counted as its title ("Overview" pages): 0.791 -> 0.788, queries.yml +0.005;
+# - a page's first 30 words as its summary when it has none (the lead often defines the page), weight 1-3:
+#   tuning half 0.807 -> 0.806-0.810, paraphrases and queries.yml worse (0.830 -> 0.808-0.813).
 WEAK_SHARE = 0.5  # the best result has fewer than this share of the searched words: "only weak matches"
 
 
