@@ -229,6 +229,28 @@ def test_a_comment_in_a_rating_is_text_on_the_page(portal):
     assert "<img src=x" not in page and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page
 
 
+def test_the_searches_customers_found_nothing_for_are_listed_as_text(portal):
+    from kbgen.search import missed
+    from kbgen.search.indexer import IndexBuilder, PageRecord
+
+    index = IndexBuilder(portal.settings.index_dir)
+    index.add(PageRecord(url="kb/xcally/how-to/hold-music/", path="kb/xcally/how-to/hold-music.md",
+                         title="Hold music", html="<p>Callers hear music while they wait.</p>", product="xcally",
+                         type="how-to"))
+    index.finish()
+    customer = portal.client(ANN)
+    for q in ("zanzibar trunk", "Zanzibar  TRUNK", "<img src=x onerror=alert(1)> quux", "hold music"):
+        assert customer.get("/api/search", params={"q": q}).status_code == 200
+    with portal.Session() as db:  # a search that found nothing long before the period
+        missed.record(db, "ancient gizmo", when=tickets.utcnow() - dt.timedelta(weeks=30))
+    page = portal.client(SAM).get("/team/reports/?weeks=4").text
+    listed = page.split('id="kbgen-report-misses"', 1)[1]
+    assert re.search(r'q=zanzibar%20trunk">zanzibar trunk</a></th>\s*<td data-label="[^"]+">2</td>', listed)
+    assert "&lt;img src=x onerror=alert(1)&gt; quux" in listed and "<img src=x" not in page
+    assert "hold music" not in listed and "ancient gizmo" not in listed  # found something; before the period
+    assert "ancient gizmo" in portal.client(SAM).get("/team/reports/?weeks=52").text
+
+
 def test_only_agents_see_the_reports(portal):
     for email in (ANN, BOB, PAT, GINA):
         refused = portal.client(email).get("/team/reports/")

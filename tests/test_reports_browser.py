@@ -1,6 +1,7 @@
 """Reports and satisfaction in a real Chromium, against the served app over the really built portal:
 the requester rates a closed request from its page with the keyboard; an agent sees the rating on the
-ticket and reads the reports page, whose charts draw under the Content-Security-Policy with no violation.
+ticket and reads the reports page, whose charts draw under the Content-Security-Policy with no violation,
+and follows a search that found nothing from it.
 Both pass axe at 1280 and 390 pixels; screenshots go to /tmp/shots/."""
 from __future__ import annotations
 
@@ -160,6 +161,7 @@ def test_an_agent_sees_the_rating_and_the_reports_without_a_csp_violation(browse
     expect(page.locator("[data-kbgen-timeline]")).to_contain_text("Rated 4 of 5: Satisfied")
     page.screenshot(path=str(SHOTS / "rating-agent-ticket.png"), full_page=True)
 
+    assert page.request.get(portal.url + "/api/search?q=qwxzv+plorbt").json()["total"] == 0  # a customer's miss
     answer = page.goto(portal.url + "/team/reports/")
     policy = answer.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy
@@ -181,6 +183,15 @@ def test_an_agent_sees_the_rating_and_the_reports_without_a_csp_violation(browse
         for name in ("created_per_week", "sla"):  # a screenful each, to look at
             page.locator(f"#kbgen-report-{name}").scroll_into_view_if_needed()
             page.screenshot(path=str(SHOTS / f"reports-{width}-{name}.png"))
+
+    miss = page.locator("table[aria-labelledby=kbgen-report-misses] tbody th a", has_text="qwxzv plorbt")
+    expect(miss).to_have_count(1)
+    miss.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "reports-misses.png"))
+    miss.click()  # the agent tries the search as the customer did
+    page.wait_for_url(re.compile(r".*/search/\?q=qwxzv%20plorbt$"))
+    expect(page.locator("[data-kbgen-status]")).to_contain_text("No results")
+    page.goto(portal.url + "/team/reports/")
 
     page.get_by_label("Period", exact=True).select_option("26")
     page.get_by_role("button", name="Show").click()

@@ -1,6 +1,7 @@
 """The support team's reports: a page of charts with their numbers, the same numbers as CSV, each chart as SVG.
 
-    GET /team/reports/?weeks=12                      the page (kbgen/theme/service/reports.html)
+    GET /team/reports/?weeks=12                      the page (kbgen/theme/service/reports.html), ending with
+                                                     the searches that found nothing (kbgen.search.missed)
     GET /team/reports/tickets.csv?weeks=12           the CSV export (an attachment)
     GET /team/reports/charts/<chart>.svg?weeks=12     one chart, an image with its own Content-Security-Policy
 
@@ -19,6 +20,7 @@ from kbgen import reports
 from kbgen.accounts import User
 from kbgen.facts import SERVICE_PAGES, page, safe_next, service_page
 from kbgen.reports import charts
+from kbgen.search import missed
 from kbgen.sla import for_forms
 from kbgen.web.deps import AGENTS_ONLY, SessionDep, SettingsDep, current_user
 from kbgen.web.errors import ApiError
@@ -29,6 +31,7 @@ router = APIRouter(include_in_schema=False)
 
 NO_STORE = {"Cache-Control": "no-store"}  # the team's figures: never kept by a shared cache
 WEEKS_HELP = f"Choose a period of 1 to {reports.MAX_WEEKS} weeks."
+MISSES_SHOWN = 20  # the searches that found nothing, most frequent first (`kbgen report searches` lists more)
 
 
 def _route(name: str) -> str:
@@ -86,6 +89,8 @@ def reports_page(request: Request, agent: Agent, session: SessionDep, settings: 
     return portal_page(
         request, "reports.html", "Reports", status=200 if not messages else 422, viewer=agent, messages=messages,
         report=report, tables={t.name: t for t in reports.tables(report)}, weeks=wanted, choices=choices,
+        misses=missed.top(session, MISSES_SHOWN, since=report.period.start),
+        search_url=lambda query: site_root(request, settings) + page("search") + "?q=" + quote(query, safe=""),
         csv_url=service_page("reports_csv") + _query(wanted),
         chart_url=lambda name: service_page("reports_chart", chart=name) + _query(wanted),
         ticket_url=lambda key: site_root(request, settings) + page("ticket", key=key))
