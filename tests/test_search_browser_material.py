@@ -17,7 +17,7 @@ MKDOCS_YML = """\
 site_name: Plain docs
 theme:
   name: material
-  features: [navigation.indexes, search.suggest]
+  features: [navigation.indexes, search.suggest, search.highlight]
 plugins:
   - kbgen:
       versions:
@@ -67,7 +67,11 @@ def test_typing_shows_results_and_enter_opens_the_page(page, docs_site):
     assert "Installing the server" in option.inner_text()
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r"/setup/install/#firewall-ports"))
+    page.wait_for_url(re.compile(r"/setup/install/\?h=firewall\+ports#firewall-ports$"))
+    # Material's search.highlight, which the site turns on: the searched words are marked on the page.
+    marks = page.locator("article mark.kbgen-highlight")
+    marks.first.wait_for()
+    assert marks.all_inner_texts() == ["Firewall", "ports"]  # "port 5060" does not start with "ports"
 
 
 def test_a_versioned_page_is_one_result_with_a_chip_in_the_readers_version(page, docs_site):
@@ -84,14 +88,15 @@ def test_a_versioned_page_is_one_result_with_a_chip_in_the_readers_version(page,
     hit = page.locator("form.kbgen-search--header .kbgen-hit:not(.kbgen-hit--all)").first
     hit.wait_for()
     assert hit.locator(".kbgen-hit__version").inner_text() == "V2"
-    assert hit.get_attribute("data-href").endswith("/v2/api/dial/")
+    assert hit.get_attribute("data-href").endswith("/v2/api/dial/?h=dial+application")
 
     page.goto(docs_site.url + "/search/?q=dial")
     item = page.locator("[data-kbgen-list] .kbgen-hit").first
     item.wait_for()
     assert item.locator(".kbgen-hit__version").inner_text() == "V3"
+    assert item.locator("a.kbgen-hit__title").get_attribute("href").endswith("/v3/api/dial/?h=dial")
     other = item.locator(".kbgen-hit__versions a")
-    assert other.inner_text() == "V2" and other.get_attribute("href").endswith("/v2/api/dial/")
+    assert other.inner_text() == "V2" and other.get_attribute("href").endswith("/v2/api/dial/?h=dial")
 
 
 def test_results_with_one_title_say_where_each_is(page, docs_site):
@@ -106,6 +111,30 @@ def test_results_with_one_title_say_where_each_is(page, docs_site):
     page.goto(docs_site.url + "/search/?q=dial+application")
     assert page.locator("[data-kbgen-list] .kbgen-hit .kbgen-hit__place").first.inner_text() == "V3 \u203a Api"
     assert axe_problems(page) == []
+
+
+def test_the_words_to_mark_are_only_text_and_a_site_without_the_feature_marks_nothing(page, docs_site, tmp_path):
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(docs_site.url + "/setup/install/?h=" + "%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E%20install%20(a%2B" * 3)
+    marks = page.locator("article mark.kbgen-highlight")
+    marks.first.wait_for()
+    assert marks.all_inner_texts() == ["Installing", "installer"]
+    assert page.locator('article img[src="x"]').count() == 0 and dialogs == []
+
+    project = tmp_path / "plain"
+    (project / "docs").mkdir(parents=True)
+    (project / "mkdocs.yml").write_text(MKDOCS_YML.replace(", search.highlight", ""))
+    (project / "docs" / "index.md").write_text(PAGES["setup/install.md"])
+    result = run_kbgen("build", cwd=project, env={"KBGEN_INDEX_DIR": "", "KBGEN_SITE_DIR": ""})
+    assert result.returncode == 0, result.stdout + result.stderr
+    with LiveServer(create_app(project_settings(project, f"sqlite:///{tmp_path / 'db.sqlite'}"))) as server:
+        page.goto(server.url + "/?h=install")
+        page.locator("#kbgen-header-q").press_sequentially("firewall", delay=15)
+        hit = page.locator("form.kbgen-search--header .kbgen-hit:not(.kbgen-hit--all)").first
+        hit.wait_for()
+        assert "?h=" not in hit.get_attribute("data-href")
+        assert page.locator("article mark.kbgen-highlight").count() == 0
 
 
 def test_searching_costs_little_to_download(page, docs_site):

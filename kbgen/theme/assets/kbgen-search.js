@@ -229,7 +229,7 @@
         return;
       }
       body.results.forEach(function (result) {
-        addOption(siteUrl(form, result.url), "kbgen-hit", function (link) {
+        addOption(withHighlight(siteUrl(form, result.url), body), "kbgen-hit", function (link) {
           addPlace(link, result);
           var title = el("span", "kbgen-hit__title", result.title);
           link.appendChild(title);
@@ -420,7 +420,7 @@
         var item = el("li", "kbgen-hit");
         addPlace(item, result);
         var link = el("a", "kbgen-hit__title", result.title);
-        link.href = siteUrl(container, result.url);
+        link.href = withHighlight(siteUrl(container, result.url), body);
         item.appendChild(link);
         if (result.version) item.appendChild(versionChip(result));
         if (result.section) item.appendChild(el("span", "kbgen-hit__section", result.section));
@@ -434,7 +434,7 @@
           result.versions.forEach(function (other, n) {
             if (n) others.appendChild(document.createTextNode(", "));
             var to = el("a", "", other.label);
-            to.href = siteUrl(container, other.url);
+            to.href = withHighlight(siteUrl(container, other.url), body);
             others.appendChild(to);
           });
           item.appendChild(others);
@@ -463,11 +463,79 @@
     }
   }
 
+  /* ---- The searched words marked on the page a result opens ---------------------------- */
+  // Material's `search.highlight` feature, kept when kbgen replaces Material's search: a result's link
+  // carries the search (?h=), and the page it opens marks the words starting with a searched word.
+  var HIGHLIGHT = "h";
+  var MAX_HIGHLIGHT_CHARS = 200;
+  var MAX_HIGHLIGHT_WORDS = 10;
+  var MAX_MARKS = 500;
+  var SKIPPED = /^(SCRIPT|STYLE|TEXTAREA|MARK|SVG)$/;
+
+  function highlightOn() {
+    var config = document.getElementById("__config");  // Material's settings, features included
+    if (!config) return false;
+    try {
+      return (JSON.parse(config.textContent).features || []).indexOf("search.highlight") >= 0;
+    } catch (error) {
+      return false;
+    }
+  }
+
+  function withHighlight(url, body) {
+    var searched = [body.query, body.suggestion].filter(Boolean).join(" ").slice(0, MAX_HIGHLIGHT_CHARS);
+    if (!searched || !highlightOn()) return url;
+    var target = new URL(url);
+    target.searchParams.set(HIGHLIGHT, searched);
+    return target.href;
+  }
+
+  function highlightPage() {
+    var searched = new URL(location.href).searchParams.get(HIGHLIGHT);
+    var root = document.querySelector("article.md-content__inner");
+    if (!searched || !root || root.hasAttribute("data-kbgen-highlighted") || !highlightOn()) return;
+    root.setAttribute("data-kbgen-highlighted", "");
+    var words = (searched.slice(0, MAX_HIGHLIGHT_CHARS).toLowerCase().match(/[\p{L}\p{N}_]{3,}/gu) || [])
+      .filter(function (word, n, all) { return all.indexOf(word) === n; }).slice(0, MAX_HIGHLIGHT_WORDS);
+    if (!words.length) return;
+    var escaped = words.map(function (word) { return word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); });
+    var pattern = new RegExp("(^|[^\\p{L}\\p{N}_])((?:" + escaped.join("|") + ")[\\p{L}\\p{N}_]*)", "giu");
+    var walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT, {
+      acceptNode: function (node) {
+        for (var up = node.parentNode; up && up !== root; up = up.parentNode) {
+          if (SKIPPED.test(up.nodeName.toUpperCase()) || (up.classList && up.classList.contains("headerlink"))) {
+            return NodeFilter.FILTER_REJECT;
+          }
+        }
+        return NodeFilter.FILTER_ACCEPT;
+      }
+    });
+    var texts = [];
+    while (walker.nextNode()) texts.push(walker.currentNode);
+    var marks = 0;
+    texts.forEach(function (node) {
+      var text = node.nodeValue, at = 0, parts = [], found;
+      pattern.lastIndex = 0;
+      while (marks < MAX_MARKS && (found = pattern.exec(text)) !== null) {
+        var start = found.index + found[1].length;
+        parts.push(document.createTextNode(text.slice(at, start)));
+        parts.push(el("mark", "kbgen-highlight", found[2]));
+        at = start + found[2].length;
+        marks++;
+      }
+      if (!parts.length) return;
+      parts.push(document.createTextNode(text.slice(at)));
+      parts.forEach(function (part) { node.parentNode.insertBefore(part, node); });
+      node.parentNode.removeChild(node);
+    });
+  }
+
   /* ---- Wiring ------------------------------------------------------------------------ */
 
   function init() {
     document.querySelectorAll("form[data-kbgen-search]").forEach(enhanceForm);
     document.querySelectorAll("[data-kbgen-results]").forEach(resultsPage);
+    highlightPage();
   }
 
   document.addEventListener("keydown", function (event) {
