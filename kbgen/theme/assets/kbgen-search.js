@@ -472,14 +472,17 @@
   var MAX_MARKS = 500;
   var SKIPPED = /^(SCRIPT|STYLE|TEXTAREA|MARK|SVG)$/;
 
+  var highlighting = null;  // read once: every result link asks, and the site's features never change
   function highlightOn() {
-    var config = document.getElementById("__config");  // Material's settings, features included
-    if (!config) return false;
-    try {
-      return (JSON.parse(config.textContent).features || []).indexOf("search.highlight") >= 0;
-    } catch (error) {
-      return false;
+    if (highlighting === null) {
+      var config = document.getElementById("__config");  // Material's settings, features included
+      try {
+        highlighting = !!config && (JSON.parse(config.textContent).features || []).indexOf("search.highlight") >= 0;
+      } catch (error) {
+        highlighting = false;
+      }
     }
+    return highlighting;
   }
 
   function withHighlight(url, body) {
